@@ -1,0 +1,107 @@
+"""The Celery app: queues, delivery settings and the base Task every task uses.
+
+Why these settings: shared notes "Celery on Redis". Redis has no real acks, so every task acks late, is
+requeued when its worker dies, and is idempotent; results are never stored; messages are JSON only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from celery import Celery, Task, signals
+from kombu import Queue
+
+from workers.broker import broker_url
+from workers.logs import configure_logging
+from workers.settings import get_settings
+from workers.store.db import dispose_engines
+
+__all__ = ["FEEDS_QUEUE", "STORIES_QUEUE", "BaseTask", "app"]
+
+FEEDS_QUEUE = "feeds"
+STORIES_QUEUE = "stories"
+
+# A killed worker's unacknowledged messages return after this many seconds; it must stay above the
+# longest hard time limit plus the longest retry countdown, or a running task is delivered twice.
+VISIBILITY_TIMEOUT = 300
+
+
+class BaseTask(Task):
+    """Owns what every task shares: late acks, no results, and log context for the task."""
+
+    acks_late = True
+    ignore_result = True
+    reject_on_worker_lost = True
+    typing = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        structlog.contextvars.bind_contextvars(task=self.name, task_id=self.request.id)
+        try:
+            return super().__call__(*args, **kwargs)
+        finally:
+            structlog.contextvars.clear_contextvars()
+
+
+def _config() -> dict[str, Any]:
+    settings = get_settings()
+    return {
+        "broker_url": broker_url(),
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            # kombu 5.7: sweep for lost messages every 5 s instead of roughly every 100 s.
+            "unacked_restore_interval": 5,
+            "unacked_restore_throttle": 1,
+        },
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "task_ignore_result": True,
+        "result_backend": None,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_queues": (Queue(FEEDS_QUEUE), Queue(STORIES_QUEUE)),
+        "task_default_queue": STORIES_QUEUE,
+        "task_routes": {
+            "workers.tick": {"queue": FEEDS_QUEUE},
+            "workers.poll_feed": {"queue": FEEDS_QUEUE},
+            "workers.process_story": {"queue": STORIES_QUEUE},
+        },
+        "task_soft_time_limit": 60,
+        "task_time_limit": 90,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "worker_redirect_stdouts": False,
+        "worker_send_task_events": False,
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        "worker_soft_shutdown_timeout": 10.0,
+        "worker_max_tasks_per_child": 2000,
+        "beat_schedule": {
+            "tick": {
+                "task": "workers.tick",
+                "schedule": settings.tick_seconds,
+                # A tick nobody ran in time is worthless: the next one finds the same due feeds.
+                "options": {"expires": settings.tick_seconds},
+            }
+        },
+        "beat_schedule_filename": str(settings.data_dir / "celerybeat-schedule"),
+    }
+
+
+app = Celery("workers", task_cls=BaseTask, include=["workers.tasks"])
+# The config is a promise: the broker (maybe the embedded Redis) is resolved only when first needed.
+app.add_defaults(_config)
+
+
+@signals.setup_logging.connect
+def _setup_logging(loglevel: Any = None, **_: Any) -> None:
+    # Connecting here stops Celery from installing its own handlers: its records go through structlog.
+    level = loglevel if isinstance(loglevel, str) else "INFO"
+    configure_logging(level if isinstance(level, str) else "INFO")
+
+
+@signals.worker_process_init.connect
+def _reset_connections(**_: Any) -> None:
+    # A forked pool child must not share the parent's database sockets.
+    dispose_engines()

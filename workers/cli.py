@@ -1,0 +1,364 @@
+"""The `feedworkers` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from workers.errors import ConfigError
+
+__all__ = ["main"]
+
+_EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": ["-h", "--help"]}
+
+
+def _startup(*, migrate: bool = False, sync: bool = True) -> Any:
+    """Validate the configuration, make sure Redis and the store are ready; exit 1 with a clear message if not."""
+    from workers.boilerplate import load_rules
+    from workers.feeds_config import load_feeds
+    from workers.logs import configure_logging
+    from workers.schedule import sync_feeds
+    from workers.settings import get_settings
+    from workers.store.migrate import upgrade
+
+    configure_logging(os.environ.get("FEEDWORKERS_LOG_LEVEL", "INFO"))
+    settings = get_settings()
+    try:
+        configs = load_feeds(settings.feeds_file)
+        load_rules(settings.clean_file)
+        if migrate:
+            upgrade(settings.resolved_database_url)
+        if sync:
+            sync_feeds(settings.resolved_database_url, configs)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except Exception as error:
+        msg = f"start-up failed: {type(error).__name__}: {error}"
+        raise click.ClickException(msg) from None
+    return settings
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """feedworkers: poll news feeds, clean, deduplicate, tag and publish their stories.
+
+    \b
+    Examples:
+      feedworkers run                 # everything on this machine until Ctrl-C
+      feedworkers run --once          # poll every feed now, process all, print a summary
+      feedworkers refetch wire-west --force --wait
+      feedworkers status --json
+    """
+
+
+@main.command()
+@click.option("--once", is_flag=True, help="Poll every enabled feed now, wait until all is processed, print a summary, exit.")
+@click.option("--concurrency", type=int, default=None, help="Story worker processes (default: number of CPUs).")
+@click.option("--timeout", type=float, default=600.0, show_default=True, help="With --once: longest wait for the queues to drain (seconds).")
+def run(once: bool, concurrency: int | None, timeout: float) -> None:
+    """Run workers for all queues and the scheduler on this machine.
+
+    Starts the embedded Redis when FEEDWORKERS_REDIS_URL is not set, applies migrations, syncs
+    config/feeds.yaml into the store, then runs until Ctrl-C and shuts down cleanly.
+
+    \b
+    Examples:
+      feedworkers run
+      feedworkers run --once
+      FEEDWORKERS_REDIS_URL=redis://10.0.0.5:6379/0 feedworkers run --concurrency 4
+    """
+    from workers.embedded_redis import EmbeddedRedis
+    from workers.supervisor import Supervisor
+
+    settings = _startup(migrate=True)
+    embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
+    started_redis = embedded.ensure() if embedded else False
+    supervisor = Supervisor(settings, concurrency or os.cpu_count() or 2, beat=not once)
+    stopping = False
+
+    def _stop(_signum: int, _frame: Any) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    supervisor.start()
+    try:
+        if once:
+            _run_once(settings, timeout, lambda: stopping)
+        else:
+            click.echo(f"feedworkers: running {', '.join(supervisor.processes)}; Ctrl-C stops", err=True)
+            while not stopping:
+                for name in supervisor.check():
+                    click.echo(f"feedworkers: {name} stopped unexpectedly; restarted it", err=True)
+                time.sleep(0.5)
+    finally:
+        click.echo("feedworkers: stopping workers (warm shutdown)…", err=True)
+        supervisor.stop()
+        if embedded and started_redis:
+            embedded.stop()
+
+
+def _run_once(settings: Any, timeout: float, stopping: Any) -> None:
+    from sqlalchemy import select
+
+    from workers.store.db import transaction
+    from workers.store.models import Feed
+
+    with transaction(settings.resolved_database_url, readonly=True) as session:
+        feed_ids = list(session.scalars(select(Feed.id).where(Feed.enabled.is_(True)).order_by(Feed.id)))
+    polls = _enqueue_refetch(settings, feed_ids, force=False, trigger="run-once")
+    settled = _wait(settings, [poll_id for _, poll_id in polls], timeout, stopping)
+    _print_summary(settings, [poll_id for _, poll_id in polls])
+    if not settled:
+        click.echo(f"feedworkers: gave up waiting after {timeout:.0f} s; the rest is processed on the next run", err=True)
+
+
+def _enqueue_refetch(settings: Any, feed_ids: list[str], *, force: bool, trigger: str) -> list[tuple[str, str]]:
+    from workers.schedule import request_polls
+    from workers.tasks import enqueue_polls
+
+    polls = request_polls(settings.resolved_database_url, feed_ids, force=force, trigger=trigger)
+    enqueue_polls(polls, force=force)
+    return polls
+
+
+def _wait(settings: Any, poll_ids: list[str], timeout: float, stopping: Any = lambda: False) -> bool:
+    from workers.broker import redis_client
+    from workers.report import queue_status, runs_settled
+
+    deadline = time.monotonic() + timeout
+    client = redis_client()
+    while time.monotonic() < deadline and not stopping():
+        if runs_settled(settings.resolved_database_url, poll_ids):
+            queues = queue_status(client)
+            if all(q["waiting"] == 0 and q["in_flight"] == 0 for q in queues.values()):
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def _print_summary(settings: Any, poll_ids: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from workers.report import poll_summaries
+
+    rows = poll_summaries(settings.resolved_database_url, poll_ids)
+    table = Table(title="feedworkers: poll summary")
+    for column in ("feed", "status", "new", "updated", "skipped", "errors"):
+        table.add_column(column, justify="right" if column not in ("feed", "status") else "left")
+    for row in rows:
+        table.add_row(row["feed"], row["status"], *(str(row[k]) for k in ("new", "updated", "skipped", "errors")))
+    total = {k: sum(r[k] for r in rows) for k in ("new", "updated", "skipped", "errors")}
+    table.add_row("total", "", *(str(total[k]) for k in ("new", "updated", "skipped", "errors")), style="bold")
+    console = Console(width=120)
+    console.print(table)
+    for row in rows:
+        if row["error"]:
+            console.print(f"{row['feed']}: {row['error']}", markup=False, highlight=False)
+
+
+@main.command(context_settings=_EXTRA)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def worker(celery_args: tuple[str, ...]) -> None:
+    """Start a Celery worker; extra arguments go to Celery.
+
+    \b
+    Examples:
+      feedworkers worker                              # all queues
+      feedworkers worker -Q stories --concurrency 4   # story work only
+      feedworkers worker -Q feeds -P threads -c 16    # polls only
+    """
+    from workers.supervisor import celery_command
+
+    _startup()
+    args = list(celery_args) or ["-Q", "feeds,stories"]
+    command = celery_command("worker", *args)
+    os.execv(command[0], command)
+
+
+@main.command(context_settings=_EXTRA)
+@click.argument("celery_args", nargs=-1, type=click.UNPROCESSED)
+def beat(celery_args: tuple[str, ...]) -> None:
+    """Start the scheduler (run exactly one); extra arguments go to Celery beat.
+
+    \b
+    Examples:
+      feedworkers beat
+      feedworkers beat --loglevel DEBUG
+    """
+    from workers.supervisor import celery_command
+
+    settings = _startup()
+    args = list(celery_args)
+    if "-s" not in args and "--schedule" not in args:
+        args += ["-s", str(settings.data_dir / "celerybeat-schedule")]
+    command = celery_command("beat", *args)
+    os.execv(command[0], command)
+
+
+@main.command()
+@click.argument("feeds", nargs=-1)
+@click.option("--all", "all_feeds", is_flag=True, help="Every enabled feed.")
+@click.option("--force", is_flag=True, help="Ignore ETag/Last-Modified and process every entry again (dedup still applies).")
+@click.option("--wait", is_flag=True, help="Wait until the polls and their stories are done and print what came in.")
+@click.option("--timeout", type=float, default=300.0, show_default=True, help="With --wait: longest wait (seconds).")
+def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, timeout: float) -> None:
+    """Enqueue a poll of FEEDS now (needs running workers).
+
+    \b
+    Examples:
+      feedworkers refetch wire-west
+      feedworkers refetch --all --force
+      feedworkers refetch wire-west press-office --wait
+    """
+    from sqlalchemy import select
+
+    from workers.store.db import transaction
+    from workers.store.models import Feed
+
+    settings = _startup()
+    if bool(feeds) == all_feeds:
+        raise click.UsageError("name one or more feeds, or pass --all")
+    with transaction(settings.resolved_database_url, readonly=True) as session:
+        known = {row.id: row.enabled for row in session.execute(select(Feed.id, Feed.enabled))}
+    if all_feeds:
+        feeds = tuple(sorted(feed for feed, enabled in known.items() if enabled))
+    unknown = [feed for feed in feeds if feed not in known]
+    if unknown:
+        msg = f"refetch: unknown feed '{unknown[0]}'; known feeds: {', '.join(sorted(known)) or 'none'}"
+        raise click.ClickException(msg)
+    polls = _enqueue_refetch(settings, list(feeds), force=force, trigger="refetch")
+    for feed, poll_id in polls:
+        click.echo(f"refetch: feed '{feed}' enqueued as poll {poll_id}")
+    if wait:
+        if not _wait(settings, [poll_id for _, poll_id in polls], timeout):
+            click.echo(f"refetch: not finished after {timeout:.0f} s (are workers running?)", err=True)
+        _print_summary(settings, [poll_id for _, poll_id in polls])
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(as_json: bool) -> None:
+    """Queues (waiting, in flight), workers alive, and every feed's polling state.
+
+    \b
+    Examples:
+      feedworkers status
+      feedworkers status --json | jq '.feeds[] | select(.consecutive_errors > 0)'
+    """
+    from workers.broker import redis_client
+    from workers.report import feed_status, queue_status, workers_alive
+
+    settings = _startup(sync=False)
+    report = {
+        "queues": queue_status(redis_client()),
+        "workers": workers_alive(),
+        "feeds": feed_status(settings.resolved_database_url),
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    _print_status(report)
+
+
+def _print_status(report: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    queues = Table(title="queues")
+    for column in ("queue", "waiting", "in flight"):
+        queues.add_column(column)
+    for name, depth in report["queues"].items():
+        queues.add_row(name, str(depth["waiting"]), str(depth["in_flight"]))
+    console.print(queues)
+    workers = Table(title=f"workers alive: {len(report['workers'])}")
+    for column in ("worker", "pid", "concurrency", "queues"):
+        workers.add_column(column)
+    for row in report["workers"]:
+        workers.add_row(row["worker"], str(row["pid"]), str(row["concurrency"]), ",".join(row["queues"]))
+    console.print(workers)
+    feeds = Table(title="feeds")
+    for column in ("feed", "enabled", "last poll", "HTTP", "errors", "stories", "next poll", "last error"):
+        feeds.add_column(column)
+    for row in report["feeds"]:
+        feeds.add_row(
+            row["feed"], "yes" if row["enabled"] else "no", _short(row["last_poll"]), str(row["last_status"] or "-"),
+            str(row["consecutive_errors"]), str(row["stories"]), _short(row["next_poll"]), row["last_error"] or "",
+        )  # fmt: skip
+    console.print(feeds)
+
+
+def _short(iso: str | None) -> str:
+    return iso[:19].replace("T", " ") if iso else "-"
+
+
+@main.command()
+@click.option("--feed", help="Only stories of this feed.")
+@click.option("--since", help="Only stories fetched at or after this ISO 8601 time, e.g. 2026-11-24T08:00:00+00:00.")
+@click.option("--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="A JSON array of full stories.")
+def stories(feed: str | None, since: str | None, limit: int, as_json: bool) -> None:
+    """Published stories, newest first.
+
+    \b
+    Examples:
+      feedworkers stories --limit 5
+      feedworkers stories --feed wire-west --since 2026-11-24T00:00:00Z --json
+    """
+    from datetime import UTC
+
+    from workers.report import list_stories
+
+    settings = _startup(sync=False)
+    since_at = None
+    if since:
+        try:
+            since_at = datetime.fromisoformat(since.replace("Z", "+00:00"))
+        except ValueError:
+            raise click.BadParameter(f"not an ISO 8601 time: {since!r}", param_hint="--since") from None
+        if since_at.tzinfo is None:
+            since_at = since_at.replace(tzinfo=UTC)
+    rows = list_stories(settings.resolved_database_url, feed=feed, since=since_at, limit=limit)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(f"{row['id'][:12]}  {row['feed']:<20} {row['language'] or '--'}  r{row['revision']}  {row['title']}")
+
+
+@main.group()
+def db() -> None:
+    """Store maintenance."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply the store's migrations (also done by `feedworkers run`).
+
+    \b
+    Examples:
+      feedworkers db upgrade
+      FEEDWORKERS_DATABASE_URL=postgresql+psycopg://feedworkers@db/feedworkers feedworkers db upgrade
+    """
+    settings = _startup(migrate=True, sync=False)
+    click.echo(f"db: store at {_redact(settings.resolved_database_url)} is up to date")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

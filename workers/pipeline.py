@@ -1,0 +1,54 @@
+"""The story pipeline in one place: clean → dedup → tag → publish, one log event per stage.
+
+This is the only module that knows the order of the stages; each stage is a function in its own module.
+"""
+
+from __future__ import annotations
+
+from workers.boilerplate import load_rules
+from workers.clean import clean
+from workers.dedup import decide
+from workers.logs import stage_event
+from workers.publish import Conflict, publish
+from workers.settings import Settings
+from workers.story import Story
+from workers.tag import tag
+
+__all__ = ["process_story"]
+
+# Each conflict means another worker just stored this story; deciding again then always settles it.
+_MAX_DECISIONS = 3
+
+
+def process_story(story: Story, settings: Settings) -> str:
+    """Run a polled story through every stage; return "new", "updated" or "skipped"."""
+    context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id}
+    with stage_event("clean", **context) as event:
+        story = clean(story, load_rules(settings.clean_file))
+        if story.removed:
+            event["removed"] = story.removed
+    database_url = settings.resolved_database_url
+    for _attempt in range(_MAX_DECISIONS):
+        with stage_event("dedup", **context) as event:
+            decision = decide(database_url, story)
+            event["outcome"] = decision.action
+            event["reason"] = decision.reason
+        with stage_event("tag", **context) as event:
+            if decision.action == "skip":
+                event["outcome"] = "skipped"
+            elif story.language is None:
+                story = tag(story, languages=settings.languages, feed_tags=story.feed_tags)
+                event["language"] = story.language
+        with stage_event("publish", **context) as event:
+            try:
+                outcome = publish(database_url, story, decision)
+            except Conflict as conflict:
+                event["outcome"] = "conflict"
+                event["reason"] = str(conflict)
+                continue
+            event["outcome"] = outcome
+            if outcome != "skipped":
+                event["revision"] = decision.revision + 1
+            return outcome
+    msg = f"publish: story {story.id} of feed '{story.feed_id}' kept conflicting after {_MAX_DECISIONS} decisions"
+    raise Conflict(msg)

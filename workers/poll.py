@@ -1,0 +1,227 @@
+"""Poll stage: fetch one feed, parse it, and enqueue the stories that are new or changed.
+
+A 304, or a body identical to the last one, enqueues nothing. All entries of the feed are checked against
+their seen marks in one query. Validators (ETag, Last-Modified, body hash) are trusted only while the
+previous poll's stories have all been stored (or are still being worked on): a story lost on the way
+is then fetched and enqueued again instead of hiding behind a 304.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from workers.errors import FetchError, ParseError
+from workers.fetch import fetch
+from workers.logs import stage_event
+from workers.parse import parse
+from workers.settings import Settings
+from workers.store.db import transaction
+from workers.store.models import Entry, Feed, PollRun, utcnow
+from workers.story import Story
+
+__all__ = ["Enqueue", "PollOutcome", "poll", "retry_delay"]
+
+Enqueue = Callable[[Sequence[Story]], None]
+
+# How long a poll's stories may take to be stored before the next poll stops trusting the validators.
+_IN_FLIGHT_GRACE = timedelta(minutes=5)
+_MAX_BACKOFF = timedelta(hours=6)
+_SEEN_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class PollOutcome:
+    """What one poll did."""
+
+    state: str
+    http_status: int | None = None
+    entries: int = 0
+    enqueued: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    error: str | None = None
+
+
+def retry_delay(interval: int, consecutive_errors: int, retry_after: float | None = None) -> timedelta:
+    """Exponential backoff on consecutive errors, capped, never sooner than the server's Retry-After."""
+    delay = timedelta(seconds=interval * 2 ** min(consecutive_errors, 12))
+    delay = min(delay, _MAX_BACKOFF)
+    if retry_after:
+        delay = max(delay, timedelta(seconds=retry_after))
+    return delay
+
+
+def poll(feed_id: str, poll_id: str, *, force: bool, settings: Settings, enqueue: Enqueue) -> PollOutcome:
+    """Poll one feed now; every failure is recorded on the feed and returned, never raised."""
+    database_url = settings.resolved_database_url
+    _start_run(database_url, poll_id, feed_id, force)
+    with stage_event("poll", feed_id=feed_id, poll_id=poll_id, force=force) as event:
+        outcome = _poll(feed_id, poll_id, force, settings, enqueue)
+        event.update(
+            outcome=outcome.state,
+            http_status=outcome.http_status,
+            entries=outcome.entries,
+            enqueued=outcome.enqueued,
+            unchanged=outcome.unchanged,
+        )
+        if outcome.error:
+            event["reason"] = outcome.error
+    _finish_run(database_url, poll_id, outcome)
+    return outcome
+
+
+def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: Enqueue) -> PollOutcome:
+    database_url = settings.resolved_database_url
+    with transaction(database_url, readonly=True) as session:
+        feed = session.get(Feed, feed_id)
+        if feed is None:
+            return PollOutcome("failed", error=f"poll: feed '{feed_id}' is not configured; add it to feeds.yaml")
+        trust = not force and _previous_poll_settled(session, feed)
+    started = utcnow()
+    try:
+        fetched = fetch(
+            feed.id,
+            feed.url,
+            settings,
+            etag=feed.etag if trust else None,
+            last_modified=feed.last_modified if trust else None,
+        )
+    except FetchError as error:
+        _record_error(database_url, feed, error.status, str(error), error.retry_after)
+        return PollOutcome("failed", http_status=error.status, error=str(error))
+    body_hash = hashlib.sha256(fetched.body).hexdigest() if fetched.status == 200 else feed.body_hash
+    if fetched.status == 304 or (trust and body_hash == feed.body_hash):
+        # Unchanged: a warning about the document (degraded XML) still holds; an old error does not.
+        warning = feed.last_error if feed.consecutive_errors == 0 else None
+        _record_success(database_url, feed, None, fetched.status, fetched.etag, fetched.last_modified, warning, body_hash)
+        return PollOutcome("unchanged", http_status=fetched.status)
+    try:
+        parsed = parse(feed.id, fetched.body, url=fetched.url, fetched_at=started, language_hint=feed.language)
+    except ParseError as error:
+        _record_error(database_url, feed, fetched.status, str(error), None)
+        return PollOutcome("failed", http_status=fetched.status, error=str(error))
+    stories = _unique(parsed.stories)
+    seen = _seen_hashes(database_url, feed.id, [s.id for s in stories])
+    fresh = [s for s in stories if force or seen.get(s.id) != s.source_hash]
+    for story in fresh:
+        story.poll_id = poll_id
+        story.attribution = feed.attribution
+        story.feed_tags = list(feed.tags or [])
+    # Enqueue before the validators are stored: if enqueueing fails, the next poll fetches in full.
+    enqueue(fresh)
+    _record_success(database_url, feed, poll_id if fresh else None, 200, fetched.etag, fetched.last_modified, parsed.warning, body_hash)
+    return PollOutcome(
+        "ok",
+        http_status=200,
+        entries=parsed.entries,
+        enqueued=len(fresh),
+        unchanged=len(stories) - len(fresh),
+        invalid=parsed.invalid,
+        error=parsed.warning,
+    )
+
+
+def _unique(stories: list[Story]) -> list[Story]:
+    """Entries of one document with the same identity are one story (a repeat); keep the first."""
+    return list({story.id: story for story in reversed(stories)}.values())[::-1]
+
+
+def _seen_hashes(database_url: str, feed_id: str, keys: list[str]) -> dict[str, str | None]:
+    """The seen marks of all these entries, in one query per 500 keys."""
+    seen: dict[str, str | None] = {}
+    with transaction(database_url, readonly=True) as session:
+        for start in range(0, len(keys), _SEEN_CHUNK):
+            chunk = keys[start : start + _SEEN_CHUNK]
+            rows = session.execute(
+                select(Entry.key, Entry.source_hash).where(Entry.feed_id == feed_id, Entry.key.in_(chunk))
+            )
+            seen.update({row.key: row.source_hash for row in rows})
+    return seen
+
+
+def _previous_poll_settled(session: object, feed: Feed) -> bool:
+    """True when every story the previous poll enqueued is stored, or it is too early to tell."""
+    if not feed.last_poll_id:
+        return True
+    run = session.get(PollRun, feed.last_poll_id)  # type: ignore[attr-defined]
+    if run is None or run.enqueued == 0 or run.finished_at is None:
+        return True
+    if utcnow() - run.finished_at < _IN_FLIGHT_GRACE:
+        return True
+    stored = session.scalar(  # type: ignore[attr-defined]
+        select(func.count()).select_from(Entry).where(Entry.feed_id == feed.id, Entry.last_poll_id == run.id)
+    )
+    return bool(stored >= run.enqueued)
+
+
+def _record_success(
+    database_url: str,
+    feed: Feed,
+    poll_id: str | None,
+    status: int,
+    etag: str | None,
+    last_modified: str | None,
+    warning: str | None,
+    body_hash: str | None,
+) -> None:
+    now = utcnow()
+    with transaction(database_url) as session:
+        row = session.get(Feed, feed.id)
+        if row is None:
+            return
+        if status == 200:
+            row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
+        if poll_id:
+            # The poll whose stories the next poll checks before trusting these validators.
+            row.last_poll_id = poll_id
+        row.last_status = status
+        row.last_error = warning
+        row.consecutive_errors = 0
+        row.last_polled_at = now
+        row.next_poll_at = now + timedelta(seconds=row.interval)
+
+
+def _record_error(
+    database_url: str, feed: Feed, status: int | None, error: str, retry_after: float | None
+) -> None:
+    now = utcnow()
+    with transaction(database_url) as session:
+        row = session.get(Feed, feed.id)
+        if row is None:
+            return
+        row.consecutive_errors += 1
+        row.last_status = status
+        row.last_error = error
+        row.last_polled_at = now
+        row.next_poll_at = now + retry_delay(row.interval, row.consecutive_errors - 1, retry_after)
+
+
+def _start_run(database_url: str, poll_id: str, feed_id: str, force: bool) -> None:
+    with transaction(database_url) as session:
+        run = session.get(PollRun, poll_id)
+        if run is None:
+            if session.get(Feed, feed_id) is None:
+                return
+            run = PollRun(id=poll_id, feed_id=feed_id, trigger="direct", force=force)
+            session.add(run)
+        run.state = "running"
+
+
+def _finish_run(database_url: str, poll_id: str, outcome: PollOutcome) -> None:
+    with transaction(database_url) as session:
+        run = session.get(PollRun, poll_id)
+        if run is None:
+            return
+        run.state = outcome.state
+        run.finished_at = utcnow()
+        run.http_status = outcome.http_status
+        run.entries = outcome.entries
+        run.enqueued = outcome.enqueued
+        run.unchanged = outcome.unchanged
+        run.invalid = outcome.invalid
+        run.error = outcome.error

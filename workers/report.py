@@ -1,0 +1,183 @@
+"""What operators read: poll summaries, feed status, queue depths, workers and stored stories."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import orjson
+import redis
+from sqlalchemy import func, select
+
+from workers.celeryapp import FEEDS_QUEUE, STORIES_QUEUE, app
+from workers.store.db import transaction
+from workers.store.models import Entry, Feed, PollRun
+from workers.store.models import Story as StoryRow
+
+__all__ = ["feed_status", "list_stories", "poll_summaries", "queue_status", "runs_settled", "workers_alive"]
+
+QUEUES = (FEEDS_QUEUE, STORIES_QUEUE)
+_FINAL = ("ok", "unchanged", "failed", "skipped")
+_STATUS_TEXT = {"unchanged": "unchanged", "skipped": "skipped (poll running)", "failed": "failed"}
+# kombu's Redis transport keeps priority levels in extra lists named <queue>\x06\x16<level>.
+_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
+
+
+def _outcomes(session: Any, poll_ids: Sequence[str]) -> dict[str, Counter[str]]:
+    counts: dict[str, Counter[str]] = {poll_id: Counter() for poll_id in poll_ids}
+    rows = session.execute(
+        select(Entry.last_poll_id, Entry.last_outcome, func.count())
+        .where(Entry.last_poll_id.in_(list(poll_ids)))
+        .group_by(Entry.last_poll_id, Entry.last_outcome)
+    )
+    for poll_id, outcome, count in rows:
+        counts[poll_id][outcome] += count
+    return counts
+
+
+def runs_settled(database_url: str, poll_ids: Sequence[str]) -> bool:
+    """True when every poll run has finished and every story it enqueued has an outcome."""
+    with transaction(database_url, readonly=True) as session:
+        runs = session.scalars(select(PollRun).where(PollRun.id.in_(list(poll_ids)))).all()
+        if len(runs) < len(poll_ids) or any(run.state not in _FINAL for run in runs):
+            return False
+        outcomes = _outcomes(session, poll_ids)
+    return all(sum(outcomes[run.id].values()) >= run.enqueued for run in runs)
+
+
+def poll_summaries(database_url: str, poll_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Per poll run: feed, status, new, updated, skipped, errors and the error message."""
+    with transaction(database_url, readonly=True) as session:
+        runs = {run.id: run for run in session.scalars(select(PollRun).where(PollRun.id.in_(list(poll_ids))))}
+        outcomes = _outcomes(session, poll_ids)
+    summaries = []
+    for poll_id in poll_ids:
+        run = runs.get(poll_id)
+        if run is None:
+            continue
+        counts = outcomes[poll_id]
+        pending = max(0, run.enqueued - sum(counts.values()))
+        summaries.append(
+            {
+                "poll_id": poll_id,
+                "feed": run.feed_id,
+                "status": _status_text(run),
+                "new": counts["new"],
+                "updated": counts["updated"],
+                "skipped": counts["skipped"] + run.unchanged + run.invalid,
+                "errors": counts["failed"] + (1 if run.state == "failed" else 0),
+                "pending": pending,
+                "error": run.error,
+            }
+        )
+    return summaries
+
+
+def _status_text(run: PollRun) -> str:
+    if run.state == "unchanged" and run.http_status == 304:
+        return "not modified (304)"
+    if run.state == "ok":
+        return f"HTTP {run.http_status}" if run.http_status else "ok"
+    if run.state == "failed" and run.http_status:
+        return f"failed (HTTP {run.http_status})"
+    return _STATUS_TEXT.get(run.state, run.state)
+
+
+def feed_status(database_url: str) -> list[dict[str, Any]]:
+    """Per feed: enabled, last poll, last HTTP status, consecutive errors, last error, stories stored, next poll."""
+    with transaction(database_url, readonly=True) as session:
+        stored = dict(session.execute(select(StoryRow.feed_id, func.count()).group_by(StoryRow.feed_id)).all())
+        feeds = session.scalars(select(Feed).order_by(Feed.id)).all()
+        return [
+            {
+                "feed": feed.id,
+                "enabled": feed.enabled,
+                "url": feed.url,
+                "last_poll": _iso(feed.last_polled_at),
+                "last_status": feed.last_status,
+                "consecutive_errors": feed.consecutive_errors,
+                "last_error": feed.last_error,
+                "stories": stored.get(feed.id, 0),
+                "next_poll": _iso(feed.next_poll_at) if feed.enabled else None,
+            }
+            for feed in feeds
+        ]
+
+
+def queue_status(client: redis.Redis) -> dict[str, dict[str, int]]:
+    """Per queue: messages waiting, and messages delivered to a worker but not yet acknowledged."""
+    with client.pipeline() as pipe:
+        for queue in QUEUES:
+            for suffix in _PRIORITY_SUFFIXES:
+                pipe.llen(queue + suffix)
+        lengths = pipe.execute()
+    in_flight: Counter[str] = Counter()
+    for raw in client.hvals("unacked"):
+        try:
+            _message, _exchange, routing_key = orjson.loads(raw)
+        except (orjson.JSONDecodeError, ValueError, TypeError):
+            continue
+        in_flight[routing_key] += 1
+    width = len(_PRIORITY_SUFFIXES)
+    return {
+        queue: {"waiting": sum(lengths[i * width : (i + 1) * width]), "in_flight": in_flight[queue]}
+        for i, queue in enumerate(QUEUES)
+    }
+
+
+def workers_alive(timeout: float = 1.0) -> list[dict[str, Any]]:
+    """Workers that answered within `timeout`: host, pid, queues and concurrency."""
+    inspector = app.control.inspect(timeout=timeout)
+    stats = inspector.stats() or {}
+    queues = inspector.active_queues() or {}
+    return [
+        {
+            "worker": name,
+            "pid": info.get("pid"),
+            "concurrency": (info.get("pool") or {}).get("max-concurrency"),
+            "queues": sorted(q["name"] for q in queues.get(name, [])),
+        }
+        for name, info in sorted(stats.items())
+    ]
+
+
+def list_stories(
+    database_url: str, *, feed: str | None = None, since: datetime | None = None, limit: int = 50
+) -> list[dict[str, Any]]:
+    """Published stories, newest first, as plain dicts."""
+    query = select(StoryRow).where(StoryRow.status == "published")
+    if feed:
+        query = query.where(StoryRow.feed_id == feed)
+    if since:
+        query = query.where(StoryRow.fetched_at >= since)
+    query = query.order_by(StoryRow.fetched_at.desc(), StoryRow.published_at.desc(), StoryRow.id).limit(limit)
+    with transaction(database_url, readonly=True) as session:
+        return [_story_dict(row) for row in session.scalars(query)]
+
+
+def _story_dict(row: StoryRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "feed": row.feed_id,
+        "guid": row.guid,
+        "url": row.url,
+        "title": row.title,
+        "summary": row.summary,
+        "body_html": row.body_html,
+        "body_text": row.body_text,
+        "language": row.language,
+        "tags": row.tags,
+        "credits": row.credits,
+        "attribution": row.attribution,
+        "author": row.author,
+        "published_at": _iso(row.published_at),
+        "fetched_at": _iso(row.fetched_at),
+        "updated_at": _iso(row.updated_at),
+        "revision": row.revision,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

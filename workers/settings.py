@@ -1,0 +1,55 @@
+"""Process-wide settings from the environment (and a `.env` file), read once."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Where feedworkers finds its configuration, its data, Redis and the store."""
+
+    model_config = SettingsConfigDict(env_prefix="FEEDWORKERS_", env_file=".env", extra="ignore")
+
+    config_dir: Path = Path("./config")
+    data_dir: Path = Path("./var")
+    # None means: start (or reuse) the embedded Redis under the data dir.
+    redis_url: str | None = None
+    # None means: SQLite under the data dir.
+    database_url: str | None = None
+    # Languages the tagger may choose from (ISO 639-1).
+    languages: list[str] = Field(default_factory=lambda: ["de", "en"])
+    # Polling limits shared by every feed.
+    fetch_connect_timeout: float = 10.0
+    fetch_deadline: float = 30.0
+    fetch_max_bytes: int = 15 * 1024 * 1024
+    fetch_max_redirects: int = 5
+    user_agent: str = "feedworkers/0.1 (newsroom ingest; +https://github.com/feedworkers/feedworkers)"
+    # How often the scheduler looks for due feeds.
+    tick_seconds: float = 10.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL of the store (SQLite under the data dir unless configured)."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'feedworkers.db').resolve()}"
+
+    @property
+    def feeds_file(self) -> Path:
+        return self.config_dir / "feeds.yaml"
+
+    @property
+    def clean_file(self) -> Path:
+        return self.config_dir / "clean.yaml"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process; call `get_settings.cache_clear()` after changing the environment."""
+    return Settings()
