@@ -114,35 +114,13 @@ def _run_once(settings: Any, timeout: float, stopping: Any) -> None:
 
     with transaction(settings.resolved_database_url, readonly=True) as session:
         feed_ids = list(session.scalars(select(Feed.id).where(Feed.enabled.is_(True)).order_by(Feed.id)))
-    polls = _enqueue_refetch(settings, feed_ids, force=False, trigger="run-once")
-    settled = _wait(settings, [poll_id for _, poll_id in polls], timeout, stopping)
+    from workers.refetch import refetch, wait_for_polls
+
+    polls = refetch(settings, feed_ids, force=False, trigger="run-once")
+    settled = wait_for_polls(settings, [poll_id for _, poll_id in polls], timeout, stopping=stopping)
     _print_summary(settings, [poll_id for _, poll_id in polls])
     if not settled:
         click.echo(f"feedworkers: gave up waiting after {timeout:.0f} s; the rest is processed on the next run", err=True)
-
-
-def _enqueue_refetch(settings: Any, feed_ids: list[str], *, force: bool, trigger: str) -> list[tuple[str, str]]:
-    from workers.schedule import request_polls
-    from workers.tasks import enqueue_polls
-
-    polls = request_polls(settings.resolved_database_url, feed_ids, force=force, trigger=trigger)
-    enqueue_polls(polls, force=force)
-    return polls
-
-
-def _wait(settings: Any, poll_ids: list[str], timeout: float, stopping: Any = lambda: False) -> bool:
-    from workers.broker import redis_client
-    from workers.report import queue_status, runs_settled
-
-    deadline = time.monotonic() + timeout
-    client = redis_client()
-    while time.monotonic() < deadline and not stopping():
-        if runs_settled(settings.resolved_database_url, poll_ids):
-            queues = queue_status(client)
-            if all(q["waiting"] == 0 and q["in_flight"] == 0 for q in queues.values()):
-                return True
-        time.sleep(0.2)
-    return False
 
 
 def _print_summary(settings: Any, poll_ids: list[str]) -> None:
@@ -236,11 +214,14 @@ def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, ti
     if unknown:
         msg = f"refetch: unknown feed '{unknown[0]}'; known feeds: {', '.join(sorted(known)) or 'none'}"
         raise click.ClickException(msg)
-    polls = _enqueue_refetch(settings, list(feeds), force=force, trigger="refetch")
+    from workers.refetch import refetch as enqueue_refetch
+    from workers.refetch import wait_for_polls
+
+    polls = enqueue_refetch(settings, list(feeds), force=force)
     for feed, poll_id in polls:
         click.echo(f"refetch: feed '{feed}' enqueued as poll {poll_id}")
     if wait:
-        if not _wait(settings, [poll_id for _, poll_id in polls], timeout):
+        if not wait_for_polls(settings, [poll_id for _, poll_id in polls], timeout):
             click.echo(f"refetch: not finished after {timeout:.0f} s (are workers running?)", err=True)
         _print_summary(settings, [poll_id for _, poll_id in polls])
 

@@ -37,10 +37,11 @@ class FetchResult:
     last_modified: str | None = None
 
 
-@lru_cache(maxsize=1)
-def _client(connect_timeout: float, user_agent: str) -> httpx.Client:
+@lru_cache(maxsize=2)
+def _client(connect_timeout: float, deadline: float, user_agent: str) -> httpx.Client:
     # One pooled client per process; redirects are followed by hand so every hop is checked.
-    timeout = httpx.Timeout(10.0, connect=connect_timeout)
+    # No single read may outlast the whole deadline (the deadline itself is checked between chunks).
+    timeout = httpx.Timeout(min(10.0, deadline), connect=min(connect_timeout, deadline))
     return httpx.Client(timeout=timeout, follow_redirects=False, headers={"User-Agent": user_agent})
 
 
@@ -60,7 +61,7 @@ def fetch(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    client = _client(settings.fetch_connect_timeout, settings.user_agent)
+    client = _client(settings.fetch_connect_timeout, settings.fetch_deadline, settings.user_agent)
     deadline = time.monotonic() + settings.fetch_deadline
     for _hop in range(settings.fetch_max_redirects + 1):
         try:

@@ -1,0 +1,80 @@
+"""End to end on real parts: HTTP feed server → poll → Redis → Celery worker → store."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.feeds import Item, numbered, rss
+from tests.helpers import StoryRow, configure, count, poll_now, revisions, stories
+from workers.feeds_config import FeedConfig
+
+pytestmark = pytest.mark.usefixtures("worker")
+
+FIELDS = {"id", "feed", "guid", "url", "title", "body_html", "body_text", "language", "tags", "attribution", "published_at", "fetched_at", "revision"}
+
+
+def test_every_story_of_a_feed_is_published_with_all_fields(settings, feed_server):
+    """A feed of N stories ends as N published stories carrying every documented field."""
+    url = feed_server.serve("/wire.xml", rss(numbered(12)))
+    configure(settings, FeedConfig(id="wire-west", url=url, attribution="Unredigierte Agenturmeldung.", tags=("agentur",)))
+
+    summary = poll_now(settings, "wire-west")
+
+    assert summary["wire-west"]["new"] == 12
+    published = stories(settings, "wire-west")
+    assert len(published) == 12
+    for story in published:
+        assert FIELDS <= story.keys()
+        assert story["language"] == "de"
+        assert story["tags"] == ["agentur"]
+        assert story["attribution"] == "Unredigierte Agenturmeldung."
+        assert story["revision"] == 1
+        assert story["published_at"].startswith("2026-11-24T08:00:00")
+        assert story["body_text"].startswith("MANNHEIM: Der Gemeinderat")
+    assert {s["guid"] for s in published} == {f"story-{n}" for n in range(1, 13)}
+
+
+def test_second_poll_gets_a_304_and_enqueues_nothing(settings, feed_server):
+    """The poller sends the validators it was given; a 304 enqueues no message at all."""
+    url = feed_server.serve("/wire.xml", rss(numbered(5)))
+    configure(settings, FeedConfig(id="wire-west", url=url))
+    poll_now(settings, "wire-west")
+
+    summary = poll_now(settings, "wire-west")
+
+    assert feed_server.hits("/wire.xml", status=304) == 1
+    assert summary["wire-west"]["status"] == "not modified (304)"
+    assert (summary["wire-west"]["new"], summary["wire-west"]["updated"]) == (0, 0)
+    assert count(settings, StoryRow) == 5
+
+
+def test_unchanged_body_without_validators_enqueues_nothing(settings, feed_server):
+    """A server that ignores conditional GET still costs no story work when the body is the same."""
+    url = feed_server.serve("/plain.xml", rss(numbered(4)), conditional=False)
+    configure(settings, FeedConfig(id="plain", url=url))
+    poll_now(settings, "plain")
+
+    summary = poll_now(settings, "plain")
+
+    assert summary["plain"]["status"] == "unchanged"
+    assert feed_server.hits("/plain.xml", status=200) == 2
+
+
+def test_a_changed_entry_becomes_revision_2_and_the_others_stay_untouched(settings, feed_server):
+    items = numbered(4)
+    url = feed_server.serve("/wire.xml", rss(items))
+    configure(settings, FeedConfig(id="wire-west", url=url))
+    poll_now(settings, "wire-west")
+    before = {s["guid"]: s for s in stories(settings)}
+
+    items[1].body += "<p>Nachtrag: Die Sitzung wurde um eine Stunde verlängert.</p>"
+    feed_server.serve("/wire.xml", rss(items))
+    summary = poll_now(settings, "wire-west")
+
+    after = {s["guid"]: s for s in stories(settings)}
+    assert (summary["wire-west"]["updated"], summary["wire-west"]["new"]) == (1, 0)
+    assert after["story-2"]["revision"] == 2
+    assert "Nachtrag" in after["story-2"]["body_text"]
+    assert revisions(settings, after["story-2"]["id"]) == [1, 2]
+    for guid in ("story-1", "story-3", "story-4"):
+        assert after[guid] == before[guid]
