@@ -78,3 +78,52 @@ def test_a_changed_entry_becomes_revision_2_and_the_others_stay_untouched(settin
     assert revisions(settings, after["story-2"]["id"]) == [1, 2]
     for guid in ("story-1", "story-3", "story-4"):
         assert after[guid] == before[guid]
+
+
+WIRE_STORY = Item(
+    guid="ndw-48311",
+    link="https://www.ndw.example/meldungen/2026/11/24/eu-duengemittel-48311.html",
+    title="EU-Agrarminister einigen sich auf strengere Regeln für Düngemittel-Importe",
+    body=(
+        "<p><strong>Pressemitteilung</strong></p>"
+        "<p>BRÜSSEL: Die Agrarminister der Europäischen Union haben sich am Dienstag auf strengere Regeln für "
+        "Düngemittel-Importe geeinigt. „Wir schützen unsere Landwirte vor unfairer Konkurrenz“, sagte der "
+        "Ratsvorsitzende in Brüssel.</p>"
+        "<p>Die neuen Zölle sollen ab dem kommenden Jahr schrittweise steigen. Umweltverbände begrüßten die Einigung.</p>"
+        '<img src="https://count.ndw.example/t.gif?id=48311" width="1" height="1" alt="">'
+        '<div class="related"><h4>Ähnliche Artikel</h4><ul><li><a href="https://www.ndw.example/a">Bauern protestieren in Straßburg</a></li></ul></div>'
+        '<p class="back-to-top"><a href="#top">Schaltfläche "Zurück zum Anfang"</a></p>'
+    ),
+)
+
+
+def test_a_german_wire_story_is_published_clean_with_language_and_attribution(settings, feed_server):
+    """An auto-import shaped like real wire copy comes out without its page furniture, in German, attributed."""
+    attribution = "Unredigierte, automatisch übernommene Meldung aus einem Agentur-Feed."
+    url = feed_server.serve("/ndw.xml", rss([WIRE_STORY]))
+    configure(settings, FeedConfig(id="ndw", url=url, attribution=attribution, tags=("agentur",), language="de"))
+
+    poll_now(settings, "ndw")
+
+    (story,) = stories(settings, "ndw")
+    assert story["language"] == "de"
+    assert story["attribution"] == attribution
+    assert attribution not in story["body_html"]
+    assert story["body_text"].startswith("BRÜSSEL: Die Agrarminister")
+    assert "„Wir schützen unsere Landwirte vor unfairer Konkurrenz“" in story["body_text"]
+    for junk in ("Pressemitteilung", "Ähnliche Artikel", "Zurück zum Anfang", "Straßburg", "count.ndw.example"):
+        assert junk not in story["body_html"]
+        assert junk not in story["body_text"]
+
+
+def test_force_refetch_reprocesses_every_entry_but_publishes_nothing_twice(settings, feed_server):
+    """`--force` ignores the validators and enqueues every entry; dedup still skips the unchanged ones."""
+    url = feed_server.serve("/wire.xml", rss(numbered(3)))
+    configure(settings, FeedConfig(id="wire-west", url=url))
+    poll_now(settings, "wire-west")
+
+    summary = poll_now(settings, "wire-west", force=True)
+
+    assert (summary["wire-west"]["new"], summary["wire-west"]["skipped"]) == (0, 3)
+    assert feed_server.requests[-1].if_none_match is None
+    assert count(settings, StoryRow) == 3

@@ -176,7 +176,8 @@ def _absolute_link(link: str | None, base: str) -> str | None:
 def _published(entry: Any, fetched_at: datetime) -> str | None:
     """The entry's date, clamped to fetch time + 1 day; None when missing or unusable."""
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value = entry.get(key)
+        # dict.get skips feedparser's deprecated key remapping (and its warning).
+        value = dict.get(entry, key)
         if not value:
             continue
         try:
