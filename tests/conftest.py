@@ -23,6 +23,7 @@ _SESSION_DIR = None
 def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Point every setting at private resources before any part of feedworkers reads them."""
     from workers.embedded_redis import EmbeddedRedis
+    from workers.logs import configure_logging
     from workers.settings import get_settings
     from workers.store.migrate import upgrade
 
@@ -41,6 +42,8 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         FEEDWORKERS_FETCH_DEADLINE="5",
     )
     get_settings.cache_clear()
+    # Info events of the in-process worker's threads would land in pytest's output between tests.
+    configure_logging("WARNING")
     upgrade(get_settings().resolved_database_url)
     if POSTGRES_URL:
         _reset_postgres(POSTGRES_URL)
@@ -103,9 +106,11 @@ def worker(environment: Path) -> Iterator[object]:
     from celery.contrib.testing.worker import start_worker
 
     from workers import app
+    from workers.logs import configure_logging
 
     app.connection_for_write().default_channel.client.flushdb()
     with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=20) as controller:
+        configure_logging("WARNING")
         yield controller
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import structlog
 from celery import Celery, Task, signals
-from kombu import Queue
+from kombu import Exchange, Queue
 
+from workers.boilerplate import load_rules
 from workers.broker import broker_url
+from workers.errors import ConfigError
 from workers.logs import configure_logging
 from workers.settings import get_settings
 from workers.store.db import dispose_engines
@@ -25,6 +27,8 @@ STORIES_QUEUE = "stories"
 # A killed worker's unacknowledged messages return after this many seconds; it must stay above the
 # longest hard time limit plus the longest retry countdown, or a running task is delivered twice.
 VISIBILITY_TIMEOUT = 300
+
+_log = structlog.get_logger("workers.celeryapp")
 
 
 class BaseTask(Task):
@@ -61,8 +65,12 @@ def _config() -> dict[str, Any]:
         "result_backend": None,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "task_queues": (Queue(FEEDS_QUEUE), Queue(STORIES_QUEUE)),
+        # Each queue has its own exchange and routing key: with Celery's defaults both queues would be
+        # bound to one exchange under one key, and on Redis every message would land in both lists.
+        "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (FEEDS_QUEUE, STORIES_QUEUE)),
         "task_default_queue": STORIES_QUEUE,
+        "task_default_exchange": STORIES_QUEUE,
+        "task_default_routing_key": STORIES_QUEUE,
         "task_routes": {
             "workers.tick": {"queue": FEEDS_QUEUE},
             "workers.poll_feed": {"queue": FEEDS_QUEUE},
@@ -99,6 +107,32 @@ def _setup_logging(loglevel: Any = None, **_: Any) -> None:
     # Connecting here stops Celery from installing its own handlers: its records go through structlog.
     level = loglevel if isinstance(loglevel, str) else "INFO"
     configure_logging(level if isinstance(level, str) else "INFO")
+
+
+@signals.beat_init.connect
+def _sync_feeds(**_: Any) -> None:
+    # Beat is the scheduler, so it brings config/feeds.yaml into the store when it starts, also when it
+    # runs as plain `celery -A workers beat`; invalid configuration stops it with one clear message.
+    from workers.feeds_config import load_feeds
+    from workers.schedule import sync_feeds
+
+    settings = get_settings()
+    try:
+        counts = sync_feeds(settings.resolved_database_url, load_feeds(settings.feeds_file))
+    except ConfigError as error:
+        _log.error("config invalid", reason=str(error))
+        raise SystemExit(str(error)) from None
+    _log.info("feeds synced", file=str(settings.feeds_file), **counts)
+
+
+@signals.worker_init.connect
+def _check_rules(**_: Any) -> None:
+    # A worker fails at start, not on its first story, when the boilerplate rules are invalid.
+    try:
+        load_rules(get_settings().clean_file)
+    except ConfigError as error:
+        _log.error("config invalid", reason=str(error))
+        raise SystemExit(str(error)) from None
 
 
 @signals.worker_process_init.connect

@@ -26,17 +26,23 @@ def _startup(*, migrate: bool = False, sync: bool = True) -> Any:
     from workers.logs import configure_logging
     from workers.schedule import sync_feeds
     from workers.settings import get_settings
-    from workers.store.migrate import upgrade
+    from workers.store.migrate import current_revision, head_revision, upgrade
 
     configure_logging(os.environ.get("FEEDWORKERS_LOG_LEVEL", "INFO"))
     settings = get_settings()
+    database_url = settings.resolved_database_url
     try:
         configs = load_feeds(settings.feeds_file)
         load_rules(settings.clean_file)
-        if migrate:
-            upgrade(settings.resolved_database_url)
+        # The local SQLite default is created on first use by any command; a shared store (PostgreSQL)
+        # is migrated only on purpose, by `db upgrade` or `run`.
+        if migrate or database_url.startswith("sqlite"):
+            upgrade(database_url)
+        elif (current := current_revision(database_url)) != (head := head_revision(database_url)):
+            msg = f"store: the schema is at revision {current or 'none'}, this version needs {head}; run `feedworkers db upgrade`"
+            raise ConfigError(msg)
         if sync:
-            sync_feeds(settings.resolved_database_url, configs)
+            sync_feeds(database_url, configs)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     except Exception as error:
@@ -203,9 +209,9 @@ def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, ti
     from workers.store.db import transaction
     from workers.store.models import Feed
 
-    settings = _startup()
     if bool(feeds) == all_feeds:
         raise click.UsageError("name one or more feeds, or pass --all")
+    settings = _startup()
     with transaction(settings.resolved_database_url, readonly=True) as session:
         known = {row.id: row.enabled for row in session.execute(select(Feed.id, Feed.enabled))}
     if all_feeds:
