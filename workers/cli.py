@@ -81,7 +81,7 @@ def run(once: bool, concurrency: int | None, timeout: float) -> None:
       FEEDWORKERS_REDIS_URL=redis://10.0.0.5:6379/0 feedworkers run --concurrency 4
     """
     from workers.embedded_redis import EmbeddedRedis
-    from workers.supervisor import Supervisor
+    from workers.supervisor import Supervisor, SupervisorError
 
     settings = _startup(migrate=True)
     embedded = None if settings.redis_url else EmbeddedRedis(settings.data_dir)
@@ -98,13 +98,16 @@ def run(once: bool, concurrency: int | None, timeout: float) -> None:
     supervisor.start()
     try:
         if once:
-            _run_once(settings, timeout, lambda: stopping)
+            # Checking the processes while waiting turns workers that cannot start into an error, not a hang.
+            _run_once(settings, timeout, lambda: stopping or bool(supervisor.check() and False))
         else:
             click.echo(f"feedworkers: running {', '.join(supervisor.processes)}; Ctrl-C stops", err=True)
             while not stopping:
                 for name in supervisor.check():
                     click.echo(f"feedworkers: {name} stopped unexpectedly; restarted it", err=True)
                 time.sleep(0.5)
+    except SupervisorError as error:
+        raise click.ClickException(str(error)) from None
     finally:
         click.echo("feedworkers: stopping workers (warm shutdown)…", err=True)
         supervisor.stop()
