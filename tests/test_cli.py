@@ -363,3 +363,32 @@ def test_stories_with_an_invalid_since_is_a_usage_error(workdir):
     assert result.returncode == 2
     assert "--since" in result.stderr
     assert "not-a-date" in result.stderr
+
+
+POSTGRES_URL = os.environ.get("FEEDWORKERS_TEST_POSTGRES_URL")
+
+
+@pytest.mark.skipif(not POSTGRES_URL, reason="FEEDWORKERS_TEST_POSTGRES_URL is not set")
+def test_a_shared_store_behind_the_code_is_not_migrated_behind_the_operators_back(tmp_path):
+    """On PostgreSQL only `db upgrade` and `run` migrate; other commands stop and say what to run."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(POSTGRES_URL)
+    name = f"feedworkers_empty_{os.getpid()}"
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        _new_workdir(tmp_path)
+        env = _environment() | {"FEEDWORKERS_DATABASE_URL": url.set(database=name).render_as_string(hide_password=False)}
+
+        status = subprocess.run([str(FEEDWORKERS), "stories"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        upgrade = subprocess.run([str(FEEDWORKERS), "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        after = subprocess.run([str(FEEDWORKERS), "stories"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    assert status.returncode == 1
+    assert "store: the schema is at revision none, this version needs 0001; run `feedworkers db upgrade`" in status.stderr
+    assert (upgrade.returncode, after.returncode) == (0, 0)

@@ -18,6 +18,7 @@ from workers.errors import ConfigError
 from workers.logs import configure_logging
 from workers.settings import get_settings
 from workers.store.db import dispose_engines
+from workers.tag import warm_up
 
 __all__ = ["FEEDS_QUEUE", "STORIES_QUEUE", "BaseTask", "app"]
 
@@ -126,13 +127,16 @@ def _sync_feeds(**_: Any) -> None:
 
 
 @signals.worker_init.connect
-def _check_rules(**_: Any) -> None:
-    # A worker fails at start, not on its first story, when the boilerplate rules are invalid.
+def _prepare_worker(**_: Any) -> None:
+    # A worker fails at start, not on its first story, when the boilerplate rules are invalid; and it
+    # loads the language model once here, before prefork children are forked and share it.
+    settings = get_settings()
     try:
-        load_rules(get_settings().clean_file)
+        load_rules(settings.clean_file)
     except ConfigError as error:
         _log.error("config invalid", reason=str(error))
         raise SystemExit(str(error)) from None
+    warm_up(settings.languages)
 
 
 @signals.worker_process_init.connect

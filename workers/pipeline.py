@@ -49,6 +49,7 @@ def process_story(story: Story, settings: Settings) -> str:
             event["outcome"] = outcome
             if outcome != "skipped":
                 event["revision"] = decision.revision + 1
+                event["title"] = story.title[:120]
             return outcome
     msg = f"publish: story {story.id} of feed '{story.feed_id}' kept conflicting after {_MAX_DECISIONS} decisions"
     raise Conflict(msg)
