@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import func, select
 
 from workers.errors import FetchError, ParseError
@@ -27,6 +29,8 @@ from workers.story import Story
 __all__ = ["Enqueue", "PollOutcome", "poll", "retry_delay"]
 
 Enqueue = Callable[[Sequence[Story]], None]
+
+_log = structlog.get_logger("workers.poll")
 
 # How long a poll's stories may take to be stored before the next poll stops trusting the validators.
 _IN_FLIGHT_GRACE = timedelta(minutes=5)
@@ -61,7 +65,14 @@ def poll(feed_id: str, poll_id: str, *, force: bool, settings: Settings, enqueue
     database_url = settings.resolved_database_url
     _start_run(database_url, poll_id, feed_id, force)
     with stage_event("poll", feed_id=feed_id, poll_id=poll_id, force=force) as event:
-        outcome = _poll(feed_id, poll_id, force, settings, enqueue)
+        try:
+            outcome = _poll(feed_id, poll_id, force, settings, enqueue)
+        except Exception as error:  # noqa: BLE001 - a bug or an outage must still end the run, not hang it
+            reason = f"poll: feed '{feed_id}' failed unexpectedly: {type(error).__name__}: {error}"
+            _log.error("poll failed", feed_id=feed_id, poll_id=poll_id, reason=reason, exc_info=True)
+            outcome = PollOutcome("failed", error=reason)
+            with suppress(Exception):
+                _record_poll(database_url, feed_id, status=None, error=reason, failed=True)
         event.update(
             outcome=outcome.state,
             http_status=outcome.http_status,
@@ -92,18 +103,19 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
             last_modified=feed.last_modified if trust else None,
         )
     except FetchError as error:
-        _record_error(database_url, feed, error.status, str(error), error.retry_after)
+        _record_poll(database_url, feed.id, status=error.status, error=str(error), failed=True, retry_after=error.retry_after)
         return PollOutcome("failed", http_status=error.status, error=str(error))
     body_hash = hashlib.sha256(fetched.body).hexdigest() if fetched.status == 200 else feed.body_hash
     if fetched.status == 304 or (trust and body_hash == feed.body_hash):
         # Unchanged: a warning about the document (degraded XML) still holds; an old error does not.
         warning = feed.last_error if feed.consecutive_errors == 0 else None
-        _record_success(database_url, feed, None, fetched.status, fetched.etag, fetched.last_modified, warning, body_hash)
+        validators = (fetched.etag, fetched.last_modified, body_hash) if fetched.status == 200 else None
+        _record_poll(database_url, feed.id, status=fetched.status, error=warning, validators=validators)
         return PollOutcome("unchanged", http_status=fetched.status)
     try:
         parsed = parse(feed.id, fetched.body, url=fetched.url, fetched_at=started, language_hint=feed.language)
     except ParseError as error:
-        _record_error(database_url, feed, fetched.status, str(error), None)
+        _record_poll(database_url, feed.id, status=fetched.status, error=str(error), failed=True)
         return PollOutcome("failed", http_status=fetched.status, error=str(error))
     stories = _unique(parsed.stories)
     seen = _seen_hashes(database_url, feed.id, [s.id for s in stories])
@@ -114,7 +126,14 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
         story.feed_tags = list(feed.tags or [])
     # Enqueue before the validators are stored: if enqueueing fails, the next poll fetches in full.
     enqueue(fresh)
-    _record_success(database_url, feed, poll_id if fresh else None, 200, fetched.etag, fetched.last_modified, parsed.warning, body_hash)
+    _record_poll(
+        database_url,
+        feed.id,
+        status=200,
+        error=parsed.warning,
+        validators=(fetched.etag, fetched.last_modified, body_hash),
+        poll_id=poll_id if fresh else None,
+    )
     return PollOutcome(
         "ok",
         http_status=200,
@@ -159,46 +178,34 @@ def _previous_poll_settled(session: object, feed: Feed) -> bool:
     return bool(stored >= run.enqueued)
 
 
-def _record_success(
+def _record_poll(
     database_url: str,
-    feed: Feed,
-    poll_id: str | None,
-    status: int,
-    etag: str | None,
-    last_modified: str | None,
-    warning: str | None,
-    body_hash: str | None,
+    feed_id: str,
+    *,
+    status: int | None,
+    error: str | None,
+    failed: bool = False,
+    retry_after: float | None = None,
+    validators: tuple[str | None, str | None, str | None] | None = None,
+    poll_id: str | None = None,
 ) -> None:
+    """Store how a poll went and when the feed is due next (backing off after consecutive failures)."""
     now = utcnow()
     with transaction(database_url) as session:
-        row = session.get(Feed, feed.id)
+        row = session.get(Feed, feed_id)
         if row is None:
             return
-        if status == 200:
-            row.etag, row.last_modified, row.body_hash = etag, last_modified, body_hash
+        row.consecutive_errors = row.consecutive_errors + 1 if failed else 0
+        row.last_status, row.last_error, row.last_polled_at = status, error, now
+        if failed:
+            row.next_poll_at = now + retry_delay(row.interval, row.consecutive_errors - 1, retry_after)
+        else:
+            row.next_poll_at = now + timedelta(seconds=row.interval)
+        if validators is not None:
+            row.etag, row.last_modified, row.body_hash = validators
         if poll_id:
             # The poll whose stories the next poll checks before trusting these validators.
             row.last_poll_id = poll_id
-        row.last_status = status
-        row.last_error = warning
-        row.consecutive_errors = 0
-        row.last_polled_at = now
-        row.next_poll_at = now + timedelta(seconds=row.interval)
-
-
-def _record_error(
-    database_url: str, feed: Feed, status: int | None, error: str, retry_after: float | None
-) -> None:
-    now = utcnow()
-    with transaction(database_url) as session:
-        row = session.get(Feed, feed.id)
-        if row is None:
-            return
-        row.consecutive_errors += 1
-        row.last_status = status
-        row.last_error = error
-        row.last_polled_at = now
-        row.next_poll_at = now + retry_delay(row.interval, row.consecutive_errors - 1, retry_after)
 
 
 def _start_run(database_url: str, poll_id: str, feed_id: str, force: bool) -> None:
