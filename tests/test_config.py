@@ -72,6 +72,8 @@ INVALID_FEEDS = [
         id="id-with-capitals-and-space",
     ),
     pytest.param("feeds:\n" + VALID_FEED + VALID_FEED, ["feed 'wire-west'", "id is used twice"], id="duplicate-id"),
+    pytest.param("feeds:\n  - id: wire-west\n    url: http:///feed.xml\n", ["feed 'wire-west'", "url has no valid host", "'http:///feed.xml'"], id="url-without-host"),
+    pytest.param("feeds:\n  - id: wire-west\n    url: http://[::1/feed.xml\n", ["feed 'wire-west'", "url has no valid host"], id="url-malformed-ipv6"),
     pytest.param("feeds:\n  - id: wire-west\n    interval: 60\n", ["feed 'wire-west'", "url must start with", "None"], id="missing-url"),
     pytest.param(
         "feeds:\n  - id: wire-west\n    url: ftp://wire.example/feed.xml\n",

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -62,6 +63,15 @@ def load_feeds(path: Path) -> list[FeedConfig]:
     return feeds
 
 
+def _has_host(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a malformed port or IPv6 literal
+    except ValueError:
+        return False
+    return bool(parts.hostname)
+
+
 def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
     if not isinstance(raw, dict):
         msg = f"{path}: feed #{position}: expected a mapping with id, url and interval"
@@ -78,6 +88,9 @@ def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
     url = raw.get("url")
     if not isinstance(url, str) or not url.startswith(("http://", "https://", "file:")):
         msg = f"{where}: url must start with http://, https:// or file:, got {url!r}"
+        raise ConfigError(msg)
+    if url.startswith("http") and not _has_host(url):
+        msg = f"{where}: url has no valid host, got {url!r}"
         raise ConfigError(msg)
     if url.startswith("file:") and not url.startswith("file://"):
         # `file:relative/path` is resolved against the folder of the feeds file.

@@ -66,6 +66,9 @@ def fetch(
     for _hop in range(settings.fetch_max_redirects + 1):
         try:
             result = _request(client, feed_id, url, headers, deadline, settings)
+        except httpx.InvalidURL as exc:
+            msg = f"fetch: feed '{feed_id}' has an invalid URL {url!r} ({exc}); fix it in feeds.yaml"
+            raise PermanentFetchError(msg) from None
         except httpx.TimeoutException:
             msg = f"fetch: feed '{feed_id}' timed out ({url}); the server is slow or unreachable, will retry"
             raise TransientFetchError(msg) from None
