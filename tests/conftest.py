@@ -83,11 +83,18 @@ def settings(environment: Path) -> Iterator[object]:
     get_settings.cache_clear()
 
 
-STORES = ["sqlite", pytest.param("postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason="FEEDWORKERS_TEST_POSTGRES_URL is not set"))]
+STORES = [
+    "sqlite",
+    pytest.param(
+        "postgresql", marks=pytest.mark.skipif(not POSTGRES_URL, reason="FEEDWORKERS_TEST_POSTGRES_URL is not set")
+    ),
+]
 
 
 @pytest.fixture(params=STORES)
-def any_settings(request: pytest.FixtureRequest, environment: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def any_settings(
+    request: pytest.FixtureRequest, environment: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[object]:
     """Settings on an empty store of each kind available: SQLite always, PostgreSQL when configured."""
     from workers.settings import get_settings
 
@@ -109,7 +116,9 @@ def worker(environment: Path) -> Iterator[object]:
     from workers.logs import configure_logging
 
     app.connection_for_write().default_channel.client.flushdb()
-    with start_worker(app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=20) as controller:
+    with start_worker(
+        app, pool="threads", concurrency=4, perform_ping_check=False, loglevel="WARNING", shutdown_timeout=20
+    ) as controller:
         configure_logging("WARNING")
         yield controller
 

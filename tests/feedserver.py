@@ -94,7 +94,9 @@ class FeedServer:
         if route.delay:
             time.sleep(route.delay)
         status = route.status
-        not_modified = route.conditional and status == 200 and (inm == route.etag or (inm is None and ims == route.modified))
+        not_modified = (
+            route.conditional and status == 200 and (inm == route.etag or (inm is None and ims == route.modified))
+        )
         if not_modified:
             status = 304
         with self._lock:

@@ -22,7 +22,9 @@ def configure(settings: Any, *feeds: FeedConfig) -> None:
 def poll_now(settings: Any, *feed_ids: str, force: bool = False, timeout: float = 30.0) -> dict[str, dict[str, Any]]:
     """Poll the feeds through the real queues and workers; return each feed's poll summary."""
     polls = refetch(settings, list(feed_ids), force=force)
-    assert wait_for_polls(settings, [p for _, p in polls], timeout), f"polls of {feed_ids} did not settle in {timeout} s"
+    assert wait_for_polls(settings, [p for _, p in polls], timeout), (
+        f"polls of {feed_ids} did not settle in {timeout} s"
+    )
     return {row["feed"]: row for row in poll_summaries(settings.resolved_database_url, [p for _, p in polls])}
 
 
@@ -44,7 +46,13 @@ def count(settings: Any, model: Any) -> int:
 
 def revisions(settings: Any, story_id: str) -> list[int]:
     with transaction(settings.resolved_database_url, readonly=True) as session:
-        return list(session.scalars(select(StoryRevision.revision).where(StoryRevision.story_id == story_id).order_by(StoryRevision.revision)))
+        return list(
+            session.scalars(
+                select(StoryRevision.revision)
+                .where(StoryRevision.story_id == story_id)
+                .order_by(StoryRevision.revision)
+            )
+        )
 
 
 __all__ = ["Entry", "StoryRow", "configure", "count", "feed_row", "poll_now", "revisions", "stories"]

@@ -41,22 +41,32 @@ def _feeds(good_url: str, bad_url: str) -> tuple[FeedConfig, FeedConfig]:
 
 def _both_feeds_stored(settings: Any, feed_server: Any) -> dict[str, dict[str, Any]]:
     """Store the first stories of both feeds, give the good feed one more story; return the stored stories by id."""
-    configure(settings, *_feeds(feed_server.serve("/good.xml", rss(GOOD_FIRST)), feed_server.serve("/bad.xml", rss(BAD_FIRST))))
+    configure(
+        settings,
+        *_feeds(feed_server.serve("/good.xml", rss(GOOD_FIRST)), feed_server.serve("/bad.xml", rss(BAD_FIRST))),
+    )
     first = poll_now(settings, "good", "bad")
     assert (first["good"]["new"], first["bad"]["new"]) == (2, 2), first
     feed_server.serve("/good.xml", rss(GOOD_FIRST + GOOD_NEXT))
     return {story["id"]: story for story in stories(settings)}
 
 
-def _assert_good_feed_and_stored_stories_unharmed(settings: Any, summary: dict[str, Any], before: dict[str, dict[str, Any]]) -> None:
-    assert (summary["good"]["new"], summary["good"]["errors"], summary["good"]["error"]) == (1, 0, None), summary["good"]
+def _assert_good_feed_and_stored_stories_unharmed(
+    settings: Any, summary: dict[str, Any], before: dict[str, dict[str, Any]]
+) -> None:
+    assert (summary["good"]["new"], summary["good"]["errors"], summary["good"]["error"]) == (1, 0, None), summary[
+        "good"
+    ]
     after = {story["id"]: story for story in stories(settings)}
     assert "good-3" in {story["guid"] for story in after.values()}
     assert {story_id: after.get(story_id) for story_id in before} == before
 
 
 def _entity_document() -> bytes:
-    body = rss(BAD_FIRST + [Item(title="Meldung XENT", body="<p>Text.</p>", guid="bad-entity", link="https://feed.example/bad/e")])
+    body = rss(
+        BAD_FIRST
+        + [Item(title="Meldung XENT", body="<p>Text.</p>", guid="bad-entity", link="https://feed.example/bad/e")]
+    )
     declaration, rest = body.split(b"?>", 1)
     return declaration + b'?>\n<!DOCTYPE rss [<!ENTITY x "y">]>' + rest.replace(b"XENT", b"&x;")
 
@@ -79,18 +89,57 @@ class Broken:
 
 
 BROKEN = [
-    pytest.param(Broken(None, "fetch: feed 'bad' could not be fetched from http://127.0.0.1:", None), id="connection-refused"),
-    pytest.param(Broken(rss(BAD_FIRST), "fetch: feed 'bad' timed out", None, delay=8), id="stalled-server-times-out"),
-    pytest.param(Broken(b"gone", "fetch: feed 'bad' returned HTTP 404 (the URL does not exist", 404, status=404, content_type="text/plain"), id="http-404"),
-    pytest.param(Broken(b"gone", "fetch: feed 'bad' returned HTTP 410 (the publisher removed the feed", 410, status=410, content_type="text/plain"), id="http-410"),
-    pytest.param(Broken(b"oops", "fetch: feed 'bad' returned HTTP 500", 500, status=500, content_type="text/plain"), id="http-500"),
-    pytest.param(Broken(b"busy", "fetch: feed 'bad' returned HTTP 503", 503, status=503, content_type="text/plain", headers={"Retry-After": "120"}), id="http-503"),
     pytest.param(
-        Broken(b"<!DOCTYPE html><html><head><title>Startseite</title></head><body><p>Willkommen</p></body></html>",
-               "parse: feed 'bad' is not a feed: an HTML document", 200, content_type="text/html; charset=utf-8"),
+        Broken(None, "fetch: feed 'bad' could not be fetched from http://127.0.0.1:", None), id="connection-refused"
+    ),
+    pytest.param(Broken(rss(BAD_FIRST), "fetch: feed 'bad' timed out", None, delay=8), id="stalled-server-times-out"),
+    pytest.param(
+        Broken(
+            b"gone",
+            "fetch: feed 'bad' returned HTTP 404 (the URL does not exist",
+            404,
+            status=404,
+            content_type="text/plain",
+        ),
+        id="http-404",
+    ),
+    pytest.param(
+        Broken(
+            b"gone",
+            "fetch: feed 'bad' returned HTTP 410 (the publisher removed the feed",
+            410,
+            status=410,
+            content_type="text/plain",
+        ),
+        id="http-410",
+    ),
+    pytest.param(
+        Broken(b"oops", "fetch: feed 'bad' returned HTTP 500", 500, status=500, content_type="text/plain"),
+        id="http-500",
+    ),
+    pytest.param(
+        Broken(
+            b"busy",
+            "fetch: feed 'bad' returned HTTP 503",
+            503,
+            status=503,
+            content_type="text/plain",
+            headers={"Retry-After": "120"},
+        ),
+        id="http-503",
+    ),
+    pytest.param(
+        Broken(
+            b"<!DOCTYPE html><html><head><title>Startseite</title></head><body><p>Willkommen</p></body></html>",
+            "parse: feed 'bad' is not a feed: an HTML document",
+            200,
+            content_type="text/html; charset=utf-8",
+        ),
         id="html-page-instead-of-feed",
     ),
-    pytest.param(Broken(b"<<<garbage", "parse: feed 'bad' is not a feed: no RSS or Atom root element", 200), id="garbage-not-xml"),
+    pytest.param(
+        Broken(b"<<<garbage", "parse: feed 'bad' is not a feed: no RSS or Atom root element", 200), id="garbage-not-xml"
+    ),
     pytest.param(Broken(b"  \n", "parse: feed 'bad' is an empty document", 200), id="empty-document"),
     pytest.param(Broken(_entity_document(), "parse: feed 'bad' declares XML entities", 200), id="entity-declaration"),
 ]
@@ -101,7 +150,12 @@ def _break(settings: Any, feed_server: Any, broken: Broken) -> None:
         configure(settings, *_feeds(feed_server.url("/good.xml"), _refused_url()))
         return
     feed_server.serve(
-        "/bad.xml", broken.body, status=broken.status, content_type=broken.content_type, headers=broken.headers, delay=broken.delay
+        "/bad.xml",
+        broken.body,
+        status=broken.status,
+        content_type=broken.content_type,
+        headers=broken.headers,
+        delay=broken.delay,
     )
 
 
@@ -131,10 +185,18 @@ def test_a_failing_feed_shows_a_clear_error_and_harms_nothing_else(settings, fee
         pytest.param(503, "120", 115, 130, id="503-honours-retry-after"),
     ],
 )
-def test_a_server_error_schedules_the_next_poll_no_sooner_than_the_server_asked(settings, feed_server, status, retry_after, earliest, latest):
+def test_a_server_error_schedules_the_next_poll_no_sooner_than_the_server_asked(
+    settings, feed_server, status, retry_after, earliest, latest
+):
     """After a 5xx the next poll waits the backoff, or the server's longer Retry-After."""
     configure(settings, *_feeds(feed_server.serve("/good.xml", rss(GOOD_FIRST)), feed_server.url("/bad.xml")))
-    feed_server.serve("/bad.xml", b"busy", status=status, content_type="text/plain", headers={"Retry-After": retry_after} if retry_after else {})
+    feed_server.serve(
+        "/bad.xml",
+        b"busy",
+        status=status,
+        content_type="text/plain",
+        headers={"Retry-After": retry_after} if retry_after else {},
+    )
 
     poll_now(settings, "bad")
 
@@ -152,9 +214,24 @@ def _rss_with(items: list[Item], *replacements: tuple[bytes, bytes]) -> bytes:
     return body
 
 
-AMPERSAND = Item(title="Müller XAMP Söhne eröffnen Filiale", body="<p>Müller XAMP Söhne eröffnen am Markt.</p>", guid="bad-3", link="https://feed.example/bad/3")
-UNCLOSED = Item(title="Neue Meldung aus dem Rathaus", body="<p>Der Rat tagt erneut.</p>", guid="bad-3", link="https://feed.example/bad/3")
-LATIN1 = Item(title="Müller Straße Grüße", body="<p>Grüße aus der Müller Straße, sagte Jürgen Weiß.</p>", guid="bad-3", link="https://feed.example/bad/3")
+AMPERSAND = Item(
+    title="Müller XAMP Söhne eröffnen Filiale",
+    body="<p>Müller XAMP Söhne eröffnen am Markt.</p>",
+    guid="bad-3",
+    link="https://feed.example/bad/3",
+)
+UNCLOSED = Item(
+    title="Neue Meldung aus dem Rathaus",
+    body="<p>Der Rat tagt erneut.</p>",
+    guid="bad-3",
+    link="https://feed.example/bad/3",
+)
+LATIN1 = Item(
+    title="Müller Straße Grüße",
+    body="<p>Grüße aus der Müller Straße, sagte Jürgen Weiß.</p>",
+    guid="bad-3",
+    link="https://feed.example/bad/3",
+)
 NO_IDENTITY = Item(title="Meldung ohne Kennung", body="<p>Diese Meldung hat weder guid noch link.</p>")
 NOTHING = Item(title="", body="")
 
@@ -171,15 +248,25 @@ class Degraded:
 
 DEGRADED = [
     pytest.param(
-        Degraded(_rss_with(BAD_FIRST + [AMPERSAND], (b"XAMP", b"&")), {"Müller & Söhne eröffnen Filiale"}, "parse: feed 'bad' is not well-formed XML"),
+        Degraded(
+            _rss_with(BAD_FIRST + [AMPERSAND], (b"XAMP", b"&")),
+            {"Müller & Söhne eröffnen Filiale"},
+            "parse: feed 'bad' is not well-formed XML",
+        ),
         id="malformed-bare-ampersand",
     ),
     pytest.param(
-        Degraded(_rss_with(BAD_FIRST + [UNCLOSED], (b"<pubDate>", b"<category>Lokales<pubDate>")), {UNCLOSED.title}, "parse: feed 'bad' is not well-formed XML"),
+        Degraded(
+            _rss_with(BAD_FIRST + [UNCLOSED], (b"<pubDate>", b"<category>Lokales<pubDate>")),
+            {UNCLOSED.title},
+            "parse: feed 'bad' is not well-formed XML",
+        ),
         id="malformed-unclosed-tag",
     ),
     pytest.param(
-        Degraded(rss(BAD_FIRST + [LATIN1]).decode("utf-8").encode("iso-8859-1", "xmlcharrefreplace"), {LATIN1.title}, None),
+        Degraded(
+            rss(BAD_FIRST + [LATIN1]).decode("utf-8").encode("iso-8859-1", "xmlcharrefreplace"), {LATIN1.title}, None
+        ),
         id="latin-1-body-declared-utf-8",
     ),
     pytest.param(Degraded(rss([]), set(), None, skipped=0), id="valid-feed-with-no-items"),
@@ -204,7 +291,11 @@ def test_a_flawed_feed_still_yields_its_readable_stories_and_harms_nothing_else(
         assert bad.last_error is None
     else:
         assert bad.last_error is not None and bad.last_error.startswith(degraded.warning), bad.last_error
-    assert (summary["bad"]["new"], summary["bad"]["updated"], summary["bad"]["errors"]) == (len(degraded.new_titles), 0, 0), summary["bad"]
+    assert (summary["bad"]["new"], summary["bad"]["updated"], summary["bad"]["errors"]) == (
+        len(degraded.new_titles),
+        0,
+        0,
+    ), summary["bad"]
     assert summary["bad"]["skipped"] == degraded.skipped
     published = stories(settings, "bad")
     new = [story for story in published if story["id"] not in before]
@@ -232,11 +323,15 @@ def test_the_worker_keeps_working_after_bad_feeds(settings, feed_server):
         FeedConfig(id="good", url=good_url),
         FeedConfig(id="refused", url=_refused_url()),
         FeedConfig(id="garbage", url=feed_server.serve("/garbage.xml", b"<<<garbage")),
-        FeedConfig(id="server-error", url=feed_server.serve("/error.xml", b"oops", status=500, content_type="text/plain")),
+        FeedConfig(
+            id="server-error", url=feed_server.serve("/error.xml", b"oops", status=500, content_type="text/plain")
+        ),
         FeedConfig(id="entities", url=feed_server.serve("/entities.xml", _entity_document())),
     )
     failed = poll_now(settings, "refused", "garbage", "server-error", "entities")
-    assert {feed: row["errors"] for feed, row in failed.items()} == dict.fromkeys(("refused", "garbage", "server-error", "entities"), 1)
+    assert {feed: row["errors"] for feed, row in failed.items()} == dict.fromkeys(
+        ("refused", "garbage", "server-error", "entities"), 1
+    )
 
     first = poll_now(settings, "good")
     feed_server.serve("/good.xml", rss(GOOD_FIRST + GOOD_NEXT))

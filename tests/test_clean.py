@@ -54,7 +54,9 @@ def test_boilerplate_is_gone(record):
         assert _normalise(junk).lower() not in visible
 
 
-@pytest.mark.parametrize("record", [r for r in LABELS["stories"] if r.get("must_not_contain_html")], ids=lambda r: r["id"])
+@pytest.mark.parametrize(
+    "record", [r for r in LABELS["stories"] if r.get("must_not_contain_html")], ids=lambda r: r["id"]
+)
 def test_scripts_styles_pixels_and_empty_paragraphs_are_gone_from_the_html(record):
     body_html = _cleaned(record).body_html.lower()
     for junk in record["must_not_contain_html"]:
@@ -69,7 +71,14 @@ def test_photo_credits_move_into_the_credits_field():
 
 
 def test_links_get_nofollow_and_unsafe_urls_are_dropped():
-    story = Story(id="x", feed_id="f", guid="g", url=None, title="t", content_html='<p><a href="https://a.example/">ok</a> <a href="javascript:alert(1)">bad</a></p>')
+    story = Story(
+        id="x",
+        feed_id="f",
+        guid="g",
+        url=None,
+        title="t",
+        content_html='<p><a href="https://a.example/">ok</a> <a href="javascript:alert(1)">bad</a></p>',
+    )
     body = clean(story, RULES).body_html
     assert '<a href="https://a.example/" rel="nofollow noopener">ok</a>' in body
     assert "javascript:" not in body
@@ -90,7 +99,10 @@ def test_titles_become_plain_text(raw, expected):
 
 
 def test_a_rule_never_cuts_text_out_of_the_middle_of_a_paragraph():
-    """"Pressemitteilung" inside a sentence is the story, not furniture."""
+    """ "Pressemitteilung" inside a sentence is the story, not furniture."""
     body = "<p>Die Stadt verschickte am Montag eine Pressemitteilung zu den neuen Parkgebühren.</p>"
     story = Story(id="x", feed_id="f", guid="g", url=None, title="t", content_html=body)
-    assert clean(story, RULES).body_text == "Die Stadt verschickte am Montag eine Pressemitteilung zu den neuen Parkgebühren."
+    assert (
+        clean(story, RULES).body_text
+        == "Die Stadt verschickte am Montag eine Pressemitteilung zu den neuen Parkgebühren."
+    )

@@ -24,7 +24,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FEEDWORKERS = Path(sys.executable).with_name("feedworkers")
 RUN_TIMEOUT = 120.0
 FEED = "beispiel-agentur"
-FIELDS = {"id", "feed", "guid", "url", "title", "body_html", "body_text", "language", "tags", "attribution", "published_at", "fetched_at", "revision"}
+FIELDS = {
+    "id",
+    "feed",
+    "guid",
+    "url",
+    "title",
+    "body_html",
+    "body_text",
+    "language",
+    "tags",
+    "attribution",
+    "published_at",
+    "fetched_at",
+    "revision",
+}
 
 
 @dataclass
@@ -88,7 +102,13 @@ def _stop_embedded_redis(cwd: Path) -> None:
 def feedworkers(cwd: Path, *args: str, timeout: float = 60.0) -> Result:
     """Run the console script in `cwd` and return its exit code and output."""
     completed = subprocess.run(
-        [str(FEEDWORKERS), *args], cwd=cwd, env=_environment(), capture_output=True, text=True, timeout=timeout, check=False
+        [str(FEEDWORKERS), *args],
+        cwd=cwd,
+        env=_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return Result(completed.returncode, completed.stdout, completed.stderr)
 
@@ -100,7 +120,9 @@ def run_once(cwd: Path, name: str) -> RunOnce:
     pidfile = _redis_pidfile(cwd)
     redis_pid = None
     with stdout_path.open("w") as stdout, stderr_path.open("w") as stderr:
-        process = subprocess.Popen([str(FEEDWORKERS), "run", "--once"], cwd=cwd, env=_environment(), stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(
+            [str(FEEDWORKERS), "run", "--once"], cwd=cwd, env=_environment(), stdout=stdout, stderr=stderr
+        )
         deadline = time.monotonic() + RUN_TIMEOUT
         while process.poll() is None and time.monotonic() < deadline:
             if redis_pid is None and pidfile.exists():
@@ -115,12 +137,21 @@ def run_once(cwd: Path, name: str) -> RunOnce:
             pytest.fail(f"`feedworkers run --once` did not finish within {RUN_TIMEOUT:.0f} s")
     alive_after = redis_pid is not None and _alive(redis_pid)
     socket_after = EmbeddedRedis(cwd / "var").socket.exists()
-    return RunOnce(Result(process.returncode, stdout_path.read_text(), stderr_path.read_text()), redis_pid, alive_after, socket_after)
+    return RunOnce(
+        Result(process.returncode, stdout_path.read_text(), stderr_path.read_text()),
+        redis_pid,
+        alive_after,
+        socket_after,
+    )
 
 
 def summary_row(stdout: str, feed: str) -> dict[str, Any]:
     """The poll summary table's row of `feed`: status, new, updated, skipped, errors."""
-    match = re.search(rf"^\W*{re.escape(feed)}\s*\W\s*(\S.*?)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W*$", stdout, re.MULTILINE)
+    match = re.search(
+        rf"^\W*{re.escape(feed)}\s*\W\s*(\S.*?)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W*$",
+        stdout,
+        re.MULTILINE,
+    )
     assert match, f"no summary row for {feed!r} in:\n{stdout}"
     status, *counts = match.groups()
     return {"status": status, **dict(zip(("new", "updated", "skipped", "errors"), map(int, counts), strict=True))}
@@ -212,7 +243,8 @@ def test_stories_json_lists_the_5_sample_stories_with_every_field(bundled):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("guid", "language"),
-    [pytest.param(f"{FEED}-{n}", "de", id=str(n)) for n in range(10481, 10485)] + [pytest.param(f"{FEED}-10485", "en", id="10485-english")],
+    [pytest.param(f"{FEED}-{n}", "de", id=str(n)) for n in range(10481, 10485)]
+    + [pytest.param(f"{FEED}-10485", "en", id="10485-english")],
 )
 def test_story_language_is_detected(bundled, guid, language):
     """Each sample story is tagged with the language it is written in."""
@@ -331,7 +363,9 @@ def test_invalid_config_stops_the_command_with_a_one_line_error(workdir, command
     result = feedworkers(workdir, *command)
 
     assert result.returncode == 1
-    assert f"Error: config/feeds.yaml: feed '{FEED}': interval must be ≥ 30 seconds, got 0" in result.stderr.splitlines()
+    assert (
+        f"Error: config/feeds.yaml: feed '{FEED}': interval must be ≥ 30 seconds, got 0" in result.stderr.splitlines()
+    )
 
 
 @pytest.mark.parametrize(
@@ -381,14 +415,24 @@ def test_a_shared_store_behind_the_code_is_not_migrated_behind_the_operators_bac
         connection.execute(f'CREATE DATABASE "{name}"')
     try:
         _new_workdir(tmp_path)
-        env = _environment() | {"FEEDWORKERS_DATABASE_URL": url.set(database=name).render_as_string(hide_password=False)}
+        env = _environment() | {
+            "FEEDWORKERS_DATABASE_URL": url.set(database=name).render_as_string(hide_password=False)
+        }
 
-        status = subprocess.run([str(FEEDWORKERS), "stories"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-        upgrade = subprocess.run([str(FEEDWORKERS), "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-        after = subprocess.run([str(FEEDWORKERS), "stories"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        status = subprocess.run(
+            [str(FEEDWORKERS), "stories"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        upgrade = subprocess.run(
+            [str(FEEDWORKERS), "db", "upgrade"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
+        after = subprocess.run(
+            [str(FEEDWORKERS), "stories"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        )
     finally:
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     assert status.returncode == 1
-    assert "store: the schema is at revision none, this version needs 0001; run `feedworkers db upgrade`" in status.stderr
+    assert (
+        "store: the schema is at revision none, this version needs 0001; run `feedworkers db upgrade`" in status.stderr
+    )
     assert (upgrade.returncode, after.returncode) == (0, 0)

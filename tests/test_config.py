@@ -58,34 +58,74 @@ def test_shipped_clean_yaml_loads():
     """The clean.yaml in the repository validates and yields all of its named rules."""
     rules = load_rules(SHIPPED_RULES)
 
-    assert {rule.name for rule in rules} == {"leading-press-release", "related-articles", "back-to-top", "share-bar", "photo-credit"}
+    assert {rule.name for rule in rules} == {
+        "leading-press-release",
+        "related-articles",
+        "back-to-top",
+        "share-bar",
+        "photo-credit",
+    }
 
 
 # --- invalid feeds.yaml -------------------------------------------------------------------------
 
 INVALID_FEEDS = [
-    pytest.param("feeds:\n" + VALID_FEED + "    interval: 0\n", ["feed 'wire-west'", "interval", "got 0"], id="interval-zero"),
-    pytest.param("feeds:\n" + VALID_FEED + "    interval: fast\n", ["feed 'wire-west'", "interval", "'fast'"], id="interval-text"),
+    pytest.param(
+        "feeds:\n" + VALID_FEED + "    interval: 0\n", ["feed 'wire-west'", "interval", "got 0"], id="interval-zero"
+    ),
+    pytest.param(
+        "feeds:\n" + VALID_FEED + "    interval: fast\n", ["feed 'wire-west'", "interval", "'fast'"], id="interval-text"
+    ),
     pytest.param(
         "feeds:\n  - id: Wire West\n    url: https://wire.example/feed.xml\n",
         ["feed #1", "id must match", "'Wire West'"],
         id="id-with-capitals-and-space",
     ),
     pytest.param("feeds:\n" + VALID_FEED + VALID_FEED, ["feed 'wire-west'", "id is used twice"], id="duplicate-id"),
-    pytest.param("feeds:\n  - id: wire-west\n    url: http:///feed.xml\n", ["feed 'wire-west'", "url has no valid host", "'http:///feed.xml'"], id="url-without-host"),
-    pytest.param("feeds:\n  - id: wire-west\n    url: http://[::1/feed.xml\n", ["feed 'wire-west'", "url has no valid host"], id="url-malformed-ipv6"),
-    pytest.param("feeds:\n  - id: wire-west\n    interval: 60\n", ["feed 'wire-west'", "url must start with", "None"], id="missing-url"),
+    pytest.param(
+        "feeds:\n  - id: wire-west\n    url: http:///feed.xml\n",
+        ["feed 'wire-west'", "url has no valid host", "'http:///feed.xml'"],
+        id="url-without-host",
+    ),
+    pytest.param(
+        "feeds:\n  - id: wire-west\n    url: http://[::1/feed.xml\n",
+        ["feed 'wire-west'", "url has no valid host"],
+        id="url-malformed-ipv6",
+    ),
+    pytest.param(
+        "feeds:\n  - id: wire-west\n    interval: 60\n",
+        ["feed 'wire-west'", "url must start with", "None"],
+        id="missing-url",
+    ),
     pytest.param(
         "feeds:\n  - id: wire-west\n    url: ftp://wire.example/feed.xml\n",
         ["feed 'wire-west'", "url must start with", "'ftp://wire.example/feed.xml'"],
         id="ftp-url",
     ),
-    pytest.param("feeds:\n" + VALID_FEED + "    language: deutsch\n", ["feed 'wire-west'", "language", "'deutsch'"], id="language-word"),
-    pytest.param("feeds:\n" + VALID_FEED + "    tags: agentur\n", ["feed 'wire-west'", "tags must be a list", "'agentur'"], id="tags-not-list"),
-    pytest.param("feeds:\n" + VALID_FEED + '    enabled: "yes"\n', ["feed 'wire-west'", "enabled", "'yes'"], id="enabled-string"),
-    pytest.param("feeds:\n" + VALID_FEED + "    intervall: 60\n", ["feed 'wire-west'", "unknown field 'intervall'"], id="unknown-key"),
+    pytest.param(
+        "feeds:\n" + VALID_FEED + "    language: deutsch\n",
+        ["feed 'wire-west'", "language", "'deutsch'"],
+        id="language-word",
+    ),
+    pytest.param(
+        "feeds:\n" + VALID_FEED + "    tags: agentur\n",
+        ["feed 'wire-west'", "tags must be a list", "'agentur'"],
+        id="tags-not-list",
+    ),
+    pytest.param(
+        "feeds:\n" + VALID_FEED + '    enabled: "yes"\n', ["feed 'wire-west'", "enabled", "'yes'"], id="enabled-string"
+    ),
+    pytest.param(
+        "feeds:\n" + VALID_FEED + "    intervall: 60\n",
+        ["feed 'wire-west'", "unknown field 'intervall'"],
+        id="unknown-key",
+    ),
     pytest.param("feeds: [unclosed\n  - id: {\n", ["not valid YAML"], id="not-yaml"),
-    pytest.param("- id: wire-west\n  url: https://wire.example/feed.xml\n", ["expected a mapping", "'feeds'"], id="top-level-list"),
+    pytest.param(
+        "- id: wire-west\n  url: https://wire.example/feed.xml\n",
+        ["expected a mapping", "'feeds'"],
+        id="top-level-list",
+    ),
 ]
 
 
@@ -131,7 +171,11 @@ def test_missing_feeds_file_says_how_to_fix_it(tmp_path):
 
 @pytest.mark.parametrize(
     ("field", "default"),
-    [pytest.param("interval", 300, id="interval"), pytest.param("enabled", True, id="enabled"), pytest.param("tags", (), id="tags")],
+    [
+        pytest.param("interval", 300, id="interval"),
+        pytest.param("enabled", True, id="enabled"),
+        pytest.param("tags", (), id="tags"),
+    ],
 )
 def test_omitted_field_gets_its_default(tmp_path, field, default):
     """A feed that gives only id and url gets the documented default for each optional field."""
@@ -171,13 +215,19 @@ def test_absolute_file_url_is_kept_as_given(tmp_path):
 # --- invalid clean.yaml -------------------------------------------------------------------------
 
 INVALID_RULES = [
-    pytest.param("rules:\n  - name: broken\n    regex: '(unclosed'\n", ["rule 'broken'", "regex is invalid"], id="invalid-regex"),
+    pytest.param(
+        "rules:\n  - name: broken\n    regex: '(unclosed'\n", ["rule 'broken'", "regex is invalid"], id="invalid-regex"
+    ),
     pytest.param(
         "rules:\n  - name: both\n    text: Teilen\n    regex: '^Teilen'\n",
         ["rule 'both'", "exactly one of 'text'", "'regex'"],
         id="text-and-regex",
     ),
-    pytest.param("rules:\n  - name: neither\n    position: first\n", ["rule 'neither'", "exactly one of 'text'", "'regex'"], id="neither-text-nor-regex"),
+    pytest.param(
+        "rules:\n  - name: neither\n    position: first\n",
+        ["rule 'neither'", "exactly one of 'text'", "'regex'"],
+        id="neither-text-nor-regex",
+    ),
     pytest.param(
         "rules:\n  - name: misplaced\n    text: Teilen\n    position: middle\n",
         ["rule 'misplaced'", "position must be one of first, last, any", "'middle'"],

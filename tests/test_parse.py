@@ -48,7 +48,9 @@ def test_identity_falls_back_from_guid_to_link_to_content():
 
 
 def test_entries_sharing_one_guid_stay_apart_by_link():
-    body = rss([Item(title=f"Meldung {n}", body="<p>x</p>", guid="same", link=f"https://feed.example/{n}") for n in range(3)])
+    body = rss(
+        [Item(title=f"Meldung {n}", body="<p>x</p>", guid="same", link=f"https://feed.example/{n}") for n in range(3)]
+    )
     assert len({s.id for s in _parse(body).stories}) == 3
 
 
@@ -90,9 +92,15 @@ def test_an_entry_without_title_and_text_is_counted_not_stored():
     ("body", "message"),
     [
         (b"", "parse: feed 'test-feed' is an empty document"),
-        (b"<!DOCTYPE html><html><body>Wartung</body></html>", "parse: feed 'test-feed' is not a feed: an HTML document"),
+        (
+            b"<!DOCTYPE html><html><body>Wartung</body></html>",
+            "parse: feed 'test-feed' is not a feed: an HTML document",
+        ),
         (b'{"items": []}', "parse: feed 'test-feed' is not a feed: a JSON document"),
-        (b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rss><channel><title>&a;</title></channel></rss>', "declares XML entities"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY a "aaaa">]><rss><channel><title>&a;</title></channel></rss>',
+            "declares XML entities",
+        ),
     ],
     ids=["empty", "html", "json", "entity-declaration"],
 )

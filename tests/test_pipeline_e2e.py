@@ -10,13 +10,29 @@ from workers.feeds_config import FeedConfig
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-FIELDS = {"id", "feed", "guid", "url", "title", "body_html", "body_text", "language", "tags", "attribution", "published_at", "fetched_at", "revision"}
+FIELDS = {
+    "id",
+    "feed",
+    "guid",
+    "url",
+    "title",
+    "body_html",
+    "body_text",
+    "language",
+    "tags",
+    "attribution",
+    "published_at",
+    "fetched_at",
+    "revision",
+}
 
 
 def test_every_story_of_a_feed_is_published_with_all_fields(settings, feed_server):
     """A feed of N stories ends as N published stories carrying every documented field."""
     url = feed_server.serve("/wire.xml", rss(numbered(12)))
-    configure(settings, FeedConfig(id="wire-west", url=url, attribution="Unredigierte Agenturmeldung.", tags=("agentur",)))
+    configure(
+        settings, FeedConfig(id="wire-west", url=url, attribution="Unredigierte Agenturmeldung.", tags=("agentur",))
+    )
 
     summary = poll_now(settings, "wire-west")
 

@@ -20,7 +20,13 @@ pytestmark = pytest.mark.slow
 
 def _celery(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
-    return subprocess.Popen([sys.executable, "-m", "celery", "-A", "workers", *args], env=env, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "workers", *args],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 def _stop(process: subprocess.Popen[bytes]) -> int:
@@ -48,8 +54,22 @@ def test_beat_and_a_worker_poll_a_due_feed_and_publish_its_stories(settings, fee
     """Beat brings feeds.yaml into the store, ticks, and the worker polls the due feed and publishes."""
     url = feed_server.serve("/wire.xml", rss(numbered(6)))
     (tmp_path / "config" / "feeds.yaml").write_text(f"feeds:\n  - id: wire-west\n    url: {url}\n    interval: 300\n")
-    worker = _celery("worker", "-Q", "feeds,stories", "-c", "2", "--loglevel", "INFO", "-n", "test@%h", env=process_env, log=tmp_path / "worker.log")
-    beat = _celery("beat", "--loglevel", "INFO", "-s", str(tmp_path / "beat-schedule"), env=process_env, log=tmp_path / "beat.log")
+    worker = _celery(
+        "worker",
+        "-Q",
+        "feeds,stories",
+        "-c",
+        "2",
+        "--loglevel",
+        "INFO",
+        "-n",
+        "test@%h",
+        env=process_env,
+        log=tmp_path / "worker.log",
+    )
+    beat = _celery(
+        "beat", "--loglevel", "INFO", "-s", str(tmp_path / "beat-schedule"), env=process_env, log=tmp_path / "beat.log"
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and len(stories(settings)) < 6:
@@ -77,7 +97,9 @@ def test_beat_and_a_worker_poll_a_due_feed_and_publish_its_stories(settings, fee
 
 
 def test_beat_refuses_to_start_on_invalid_configuration(settings, process_env, tmp_path):
-    (tmp_path / "config" / "feeds.yaml").write_text("feeds:\n  - id: wire-west\n    url: https://wire.example/rss\n    interval: 0\n")
+    (tmp_path / "config" / "feeds.yaml").write_text(
+        "feeds:\n  - id: wire-west\n    url: https://wire.example/rss\n    interval: 0\n"
+    )
 
     result = subprocess.run(
         [sys.executable, "-m", "celery", "-A", "workers", "beat", "-s", str(tmp_path / "beat-schedule")],

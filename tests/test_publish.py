@@ -17,7 +17,9 @@ from workers.store.models import StoryRevision
 from workers.story import Story, story_key
 
 
-def _story(body: str = "<p>BRÜSSEL: Die Minister einigten sich am Dienstag auf neue Regeln für den Handel mit Düngemitteln.</p>") -> Story:
+def _story(
+    body: str = "<p>BRÜSSEL: Die Minister einigten sich am Dienstag auf neue Regeln für den Handel mit Düngemitteln.</p>",
+) -> Story:
     return Story(
         id=story_key("wire-west", "guid-1"),
         feed_id="wire-west",
@@ -90,7 +92,12 @@ def test_the_seen_mark_is_written_with_the_story(any_settings):
 
     with transaction(any_settings.resolved_database_url, readonly=True) as session:
         entry = session.scalars(select(Entry)).one()
-    assert (entry.key, entry.story_id, entry.source_hash, entry.last_outcome) == (_story().id, _story().id, "raw-1", "new")
+    assert (entry.key, entry.story_id, entry.source_hash, entry.last_outcome) == (
+        _story().id,
+        _story().id,
+        "raw-1",
+        "new",
+    )
 
 
 def test_a_failed_story_leaves_no_seen_hash_so_the_next_poll_retries_it(any_settings):
@@ -109,7 +116,9 @@ def test_a_trivial_change_of_the_raw_entry_adds_no_revision(any_settings):
     configure(any_settings, FeedConfig(id="wire-west", url="https://wire.example/feed.xml"))
     process_story(_story(), any_settings)
     reformatted = dataclasses.replace(
-        _story("<p>BRÜSSEL:  Die Minister einigten sich am Dienstag auf neue Regeln für den Handel mit Düngemitteln.\n</p>"),
+        _story(
+            "<p>BRÜSSEL:  Die Minister einigten sich am Dienstag auf neue Regeln für den Handel mit Düngemitteln.\n</p>"
+        ),
         source_hash="raw-2",
         poll_id="poll-2",
     )

@@ -68,7 +68,9 @@ def _config() -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         # Each queue has its own exchange and routing key: with Celery's defaults both queues would be
         # bound to one exchange under one key, and on Redis every message would land in both lists.
-        "task_queues": tuple(Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (FEEDS_QUEUE, STORIES_QUEUE)),
+        "task_queues": tuple(
+            Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (FEEDS_QUEUE, STORIES_QUEUE)
+        ),
         "task_default_queue": STORIES_QUEUE,
         "task_default_exchange": STORIES_QUEUE,
         "task_default_routing_key": STORIES_QUEUE,

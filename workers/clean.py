@@ -25,7 +25,12 @@ _TAGS = {
     "div", "span", "section", "article", "aside", "footer", "header",
 }  # fmt: skip
 _UNWRAP = ("div", "span", "section", "article", "aside", "footer", "header")
-_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "alt", "width", "height"}, "th": {"colspan", "rowspan"}, "td": {"colspan", "rowspan"}}
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "width", "height"},
+    "th": {"colspan", "rowspan"},
+    "td": {"colspan", "rowspan"},
+}
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SPACE = re.compile(r"\s+")
 _EMPTY_P = re.compile(r"<p>(?:\s|&nbsp;|\xa0|<br>)*</p>")
@@ -138,4 +143,6 @@ def _blocks(root: lxml.html.HtmlElement) -> list[tuple[lxml.html.HtmlElement, st
 
 
 def _has_block_children(element: lxml.html.HtmlElement) -> bool:
-    return any(child.tag in ("p", "div", "h2", "h3", "h4", "ul", "ol", "blockquote", "figure", "table") for child in element)
+    return any(
+        child.tag in ("p", "div", "h2", "h3", "h4", "ul", "ol", "blockquote", "figure", "table") for child in element
+    )

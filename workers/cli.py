@@ -65,9 +65,17 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--once", is_flag=True, help="Poll every enabled feed now, wait until all is processed, print a summary, exit.")
+@click.option(
+    "--once", is_flag=True, help="Poll every enabled feed now, wait until all is processed, print a summary, exit."
+)
 @click.option("--concurrency", type=int, default=None, help="Story worker processes (default: number of CPUs).")
-@click.option("--timeout", type=float, default=600.0, show_default=True, help="With --once: longest wait for the queues to drain (seconds).")
+@click.option(
+    "--timeout",
+    type=float,
+    default=600.0,
+    show_default=True,
+    help="With --once: longest wait for the queues to drain (seconds).",
+)
 def run(once: bool, concurrency: int | None, timeout: float) -> None:
     """Run workers for all queues and the scheduler on this machine.
 
@@ -129,7 +137,9 @@ def _run_once(settings: Any, timeout: float, stopping: Any) -> None:
     settled = wait_for_polls(settings, [poll_id for _, poll_id in polls], timeout, stopping=stopping)
     _print_summary(settings, [poll_id for _, poll_id in polls])
     if not settled:
-        click.echo(f"feedworkers: gave up waiting after {timeout:.0f} s; the rest is processed on the next run", err=True)
+        click.echo(
+            f"feedworkers: gave up waiting after {timeout:.0f} s; the rest is processed on the next run", err=True
+        )
 
 
 def _print_summary(settings: Any, poll_ids: list[str]) -> None:
@@ -195,7 +205,9 @@ def beat(celery_args: tuple[str, ...]) -> None:
 @main.command()
 @click.argument("feeds", nargs=-1)
 @click.option("--all", "all_feeds", is_flag=True, help="Every enabled feed.")
-@click.option("--force", is_flag=True, help="Ignore ETag/Last-Modified and process every entry again (dedup still applies).")
+@click.option(
+    "--force", is_flag=True, help="Ignore ETag/Last-Modified and process every entry again (dedup still applies)."
+)
 @click.option("--wait", is_flag=True, help="Wait until the polls and their stories are done and print what came in.")
 @click.option("--timeout", type=float, default=300.0, show_default=True, help="With --wait: longest wait (seconds).")
 def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, timeout: float) -> None:

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import redis
@@ -95,10 +96,9 @@ class EmbeddedRedis:
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (it writes its append-only file first)."""
         if self.is_running():
-            try:
+            # The server closes the connection while it shuts down.
+            with suppress(redis.ConnectionError):
                 redis.Redis(unix_socket_path=str(self.socket)).shutdown(nosave=True)
-            except redis.ConnectionError:
-                pass  # the server closes the connection while shutting down
         pid = self.pid()
         deadline = time.monotonic() + timeout
         while pid and time.monotonic() < deadline:

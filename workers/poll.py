@@ -67,7 +67,7 @@ def poll(feed_id: str, poll_id: str, *, force: bool, settings: Settings, enqueue
     with stage_event("poll", feed_id=feed_id, poll_id=poll_id, force=force) as event:
         try:
             outcome = _poll(feed_id, poll_id, force, settings, enqueue)
-        except Exception as error:  # noqa: BLE001 - a bug or an outage must still end the run, not hang it
+        except Exception as error:  # a bug or an outage must still end the run, not hang it
             reason = f"poll: feed '{feed_id}' failed unexpectedly: {type(error).__name__}: {error}"
             _log.error("poll failed", feed_id=feed_id, poll_id=poll_id, reason=reason, exc_info=True)
             outcome = PollOutcome("failed", error=reason)
@@ -103,7 +103,9 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
             last_modified=feed.last_modified if trust else None,
         )
     except FetchError as error:
-        _record_poll(database_url, feed.id, status=error.status, error=str(error), failed=True, retry_after=error.retry_after)
+        _record_poll(
+            database_url, feed.id, status=error.status, error=str(error), failed=True, retry_after=error.retry_after
+        )
         return PollOutcome("failed", http_status=error.status, error=str(error))
     body_hash = hashlib.sha256(fetched.body).hexdigest() if fetched.status == 200 else feed.body_hash
     if fetched.status == 304 or (trust and body_hash == feed.body_hash):

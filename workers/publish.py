@@ -81,7 +81,16 @@ def _insert_story(session: Session, story: Story, now: datetime) -> None:
     if claimed is None:
         msg = f"publish: story {story.id} of feed '{story.feed_id}' was published concurrently"
         raise Conflict(msg)
-    session.add(StoryRevision(story_id=story.id, revision=1, title=story.title, body_html=story.body_html, content_hash=story.content_hash, created_at=now))
+    session.add(
+        StoryRevision(
+            story_id=story.id,
+            revision=1,
+            title=story.title,
+            body_html=story.body_html,
+            content_hash=story.content_hash,
+            created_at=now,
+        )
+    )
 
 
 def _update_story(session: Session, story: Story, decision: Decision, now: datetime) -> None:
@@ -94,7 +103,16 @@ def _update_story(session: Session, story: Story, decision: Decision, now: datet
     if changed != 1:
         msg = f"publish: story {decision.story_id} of feed '{story.feed_id}' changed since revision {decision.revision}"
         raise Conflict(msg)
-    session.add(StoryRevision(story_id=decision.story_id, revision=revision, title=story.title, body_html=story.body_html, content_hash=story.content_hash, created_at=now))
+    session.add(
+        StoryRevision(
+            story_id=decision.story_id,
+            revision=revision,
+            title=story.title,
+            body_html=story.body_html,
+            content_hash=story.content_hash,
+            created_at=now,
+        )
+    )
 
 
 def _mark_seen(
@@ -117,7 +135,9 @@ def _mark_seen(
     # A redelivered message of the same poll must not turn "new" into "skipped"; a retry may mend "failed".
     keep_outcome = and_(Entry.last_poll_id == statement.excluded.last_poll_id, Entry.last_outcome != "failed")
     set_ = {
-        "source_hash": case((statement.excluded.last_outcome == "failed", Entry.source_hash), else_=statement.excluded.source_hash),
+        "source_hash": case(
+            (statement.excluded.last_outcome == "failed", Entry.source_hash), else_=statement.excluded.source_hash
+        ),
         "last_seen_at": statement.excluded.last_seen_at,
         "last_poll_id": statement.excluded.last_poll_id,
         "last_outcome": case((keep_outcome, Entry.last_outcome), else_=statement.excluded.last_outcome),

@@ -14,7 +14,9 @@ from workers.tasks import enqueue_polls
 __all__ = ["refetch", "wait_for_polls"]
 
 
-def refetch(settings: Settings, feed_ids: Sequence[str], *, force: bool = False, trigger: str = "refetch") -> list[tuple[str, str]]:
+def refetch(
+    settings: Settings, feed_ids: Sequence[str], *, force: bool = False, trigger: str = "refetch"
+) -> list[tuple[str, str]]:
     """Enqueue one poll per feed; return (feed id, poll id) pairs whose results can be read back."""
     polls = request_polls(settings.resolved_database_url, feed_ids, force=force, trigger=trigger)
     enqueue_polls(polls, force=force)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from typing import Any
 
 import structlog
@@ -49,10 +50,9 @@ def poll_feed(feed_id: str, poll_id: str | None = None, force: bool = False) -> 
     try:
         poll(feed_id, poll_id, force=force, settings=settings, enqueue=enqueue_stories)
     finally:
-        try:
+        # LockError: the poll outlived the lock (it expired), so there is nothing to release.
+        with suppress(LockError):
             lock.release()
-        except LockError:
-            pass  # expired: the poll outlived the lock, nothing to release
 
 
 @app.task(
@@ -73,7 +73,7 @@ def process_story(self: BaseTask, story: dict[str, Any]) -> None:
     except OperationalError as error:
         # The store is unavailable (locked, restarting, unreachable): the same message comes back later.
         raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
-    except Exception as error:  # noqa: BLE001 - bad content must not stop the worker
+    except Exception as error:  # bad content must not stop the worker
         reason = f"story {parsed.id} of feed '{parsed.feed_id}' failed: {type(error).__name__}: {error}"
         log.error("story failed", story_id=parsed.id, feed_id=parsed.feed_id, outcome="failed", reason=reason,
                   exc_info=True)  # fmt: skip
@@ -108,5 +108,3 @@ def _skip_run(database_url: str, poll_id: str) -> None:
         run = session.get(PollRun, poll_id)
         if run is not None:
             run.state, run.finished_at, run.error = "skipped", utcnow(), "another poll of this feed is running"
-
-
