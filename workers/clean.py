@@ -62,7 +62,9 @@ def clean(story: Story, rules: tuple[Rule, ...]) -> Story:
 def plain_text(markup: str) -> str:
     """Markup removed, entities decoded, control characters dropped, NFC, whitespace folded."""
     text = nh3.clean(markup, tags=set(), clean_content_tags={"script", "style"}) if "<" in markup else markup
-    text = html.unescape(html.unescape(text)) if "&" in text else text
+    # Decoded once: nh3 escapes its output, and feedparser already decoded the XML layer. A second
+    # decode would turn text that reads "&lt;script&gt;" into a live tag.
+    text = html.unescape(text) if "&" in text else text
     return _fold(_CONTROL.sub("", text))
 
 
