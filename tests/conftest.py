@@ -6,41 +6,45 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from workers.embedded_redis import EmbeddedRedis
+
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 POSTGRES_URL = os.environ.get("FEEDWORKERS_TEST_POSTGRES_URL")
 
-_SESSION_DIR = None
+# Set before any test module is collected: collecting a module that imports Celery tasks reads the
+# Celery configuration, and the broker it names must already be the private one.
+SESSION_DIR = Path(tempfile.mkdtemp(prefix="feedworkers-tests-"))
+SESSION_REDIS = EmbeddedRedis(SESSION_DIR / "data")
+_TEST_ENVIRONMENT = dict(
+    FEEDWORKERS_REDIS_URL=SESSION_REDIS.url,
+    FEEDWORKERS_DATA_DIR=str(SESSION_DIR / "data"),
+    FEEDWORKERS_CONFIG_DIR=str(SESSION_DIR / "config"),
+    FEEDWORKERS_DATABASE_URL=f"sqlite:///{SESSION_DIR / 'store.db'}",
+    FEEDWORKERS_FETCH_DEADLINE="5",
+)
+_SAVED_ENVIRONMENT = {key: os.environ.get(key) for key in _TEST_ENVIRONMENT}
+os.environ.update(_TEST_ENVIRONMENT)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Point every setting at private resources before any part of feedworkers reads them."""
-    from workers.embedded_redis import EmbeddedRedis
+def environment() -> Iterator[Path]:
+    """Start the private Redis, write a config folder and migrate the stores."""
     from workers.logs import configure_logging
     from workers.settings import get_settings
     from workers.store.migrate import upgrade
 
-    base = tmp_path_factory.mktemp("feedworkers")
-    (base / "config").mkdir()
-    shutil.copy(ROOT / "config" / "clean.yaml", base / "config" / "clean.yaml")
-    (base / "config" / "feeds.yaml").write_text("feeds: []\n")
-    redis = EmbeddedRedis(base / "data")
-    redis.ensure()
-    saved = dict(os.environ)
-    os.environ.update(
-        FEEDWORKERS_REDIS_URL=redis.url,
-        FEEDWORKERS_DATA_DIR=str(base / "data"),
-        FEEDWORKERS_CONFIG_DIR=str(base / "config"),
-        FEEDWORKERS_DATABASE_URL=f"sqlite:///{base / 'store.db'}",
-        FEEDWORKERS_FETCH_DEADLINE="5",
-    )
+    (SESSION_DIR / "config").mkdir(exist_ok=True)
+    shutil.copy(ROOT / "config" / "clean.yaml", SESSION_DIR / "config" / "clean.yaml")
+    (SESSION_DIR / "config" / "feeds.yaml").write_text("feeds: []\n")
+    SESSION_REDIS.ensure()
     get_settings.cache_clear()
     # Info events of the in-process worker's threads would land in pytest's output between tests.
     configure_logging("WARNING")
@@ -48,10 +52,14 @@ def environment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     if POSTGRES_URL:
         _reset_postgres(POSTGRES_URL)
         upgrade(POSTGRES_URL)
-    yield base
-    os.environ.clear()
-    os.environ.update(saved)
-    redis.stop()
+    yield SESSION_DIR
+    SESSION_REDIS.stop()
+    for key, value in _SAVED_ENVIRONMENT.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    shutil.rmtree(SESSION_DIR, ignore_errors=True)
 
 
 def _reset_postgres(url: str) -> None:

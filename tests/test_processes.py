@@ -17,6 +17,8 @@ from tests.helpers import stories
 
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def _celery(*args: str, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     handle = log.open("wb")
@@ -108,3 +110,41 @@ def test_beat_refuses_to_start_on_invalid_configuration(settings, process_env, t
 
     assert result.returncode != 0
     assert "feeds.yaml: feed 'wire-west': interval must be ≥ 30 seconds, got 0" in result.stdout + result.stderr
+
+
+def _bare_env(tmp_path: Path) -> dict[str, str]:
+    """No feedworkers setting at all: a new user's environment, with the data dir in `tmp_path`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDWORKERS_")}
+    return env | {"FEEDWORKERS_DATA_DIR": str(tmp_path / "var"), "FEEDWORKERS_CONFIG_DIR": str(ROOT / "config")}
+
+
+def test_reading_the_celery_configuration_starts_no_server(tmp_path):
+    """Importing the app and its tasks and reading their configuration has no side effects."""
+    script = "from workers import app; import workers.tasks as t; app.finalize(); print(app.conf.broker_url, t.process_story.acks_late)"
+
+    result = subprocess.run(
+        [sys.executable, "-c", script], env=_bare_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [f"redis+socket://{tmp_path / 'var' / 'redis' / 'redis.sock'}", "True"]
+    assert not (tmp_path / "var").exists()
+
+
+def test_a_plain_celery_worker_starts_the_embedded_redis_when_none_is_configured(tmp_path):
+    from workers.embedded_redis import EmbeddedRedis
+
+    worker = _celery(
+        "worker", "-Q", "stories", "-c", "1", "--loglevel", "INFO", env=_bare_env(tmp_path), log=tmp_path / "worker.log"
+    )
+    embedded = EmbeddedRedis(tmp_path / "var")
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "ready." not in (tmp_path / "worker.log").read_text():
+            time.sleep(0.2)
+        running = embedded.is_running()
+    finally:
+        exit_code = _stop(worker)
+        embedded.stop()
+    assert running, (tmp_path / "worker.log").read_text()[-2000:]
+    assert exit_code == 0

@@ -9,11 +9,17 @@ import redis
 from workers.embedded_redis import EmbeddedRedis
 from workers.settings import get_settings
 
-__all__ = ["broker_url", "redis_client"]
+__all__ = ["broker_url", "configured_broker_url", "redis_client"]
+
+
+def configured_broker_url() -> str:
+    """The kombu URL of the broker, without starting anything (reading configuration has no side effects)."""
+    settings = get_settings()
+    return settings.redis_url or EmbeddedRedis(settings.data_dir).url
 
 
 def broker_url() -> str:
-    """The kombu URL of the broker, starting the embedded Redis when none is configured."""
+    """The kombu URL of the broker, starting the embedded Redis first when none is configured."""
     settings = get_settings()
     if settings.redis_url:
         return settings.redis_url

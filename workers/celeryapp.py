@@ -13,7 +13,7 @@ from celery import Celery, Task, signals
 from kombu import Exchange, Queue
 
 from workers.boilerplate import load_rules
-from workers.broker import broker_url
+from workers.broker import broker_url, configured_broker_url
 from workers.errors import ConfigError
 from workers.logs import configure_logging
 from workers.settings import get_settings
@@ -51,7 +51,7 @@ class BaseTask(Task):
 def _config() -> dict[str, Any]:
     settings = get_settings()
     return {
-        "broker_url": broker_url(),
+        "broker_url": configured_broker_url(),
         "broker_connection_retry_on_startup": True,
         "broker_transport_options": {
             "visibility_timeout": VISIBILITY_TIMEOUT,
@@ -101,7 +101,8 @@ def _config() -> dict[str, Any]:
 
 
 app = Celery("workers", task_cls=BaseTask, include=["workers.tasks"])
-# The config is a promise: the broker (maybe the embedded Redis) is resolved only when first needed.
+# The config is a promise, read when first needed; the embedded Redis is started only by the processes
+# that connect (worker and beat start-up below, the CLI), never by reading the configuration.
 app.add_defaults(_config)
 
 
@@ -114,6 +115,7 @@ def _setup_logging(loglevel: Any = None, **_: Any) -> None:
 
 @signals.beat_init.connect
 def _sync_feeds(**_: Any) -> None:
+    broker_url()  # starts the embedded Redis when no FEEDWORKERS_REDIS_URL is set
     # Beat is the scheduler, so it brings config/feeds.yaml into the store when it starts, also when it
     # runs as plain `celery -A workers beat`; invalid configuration stops it with one clear message.
     from workers.feeds_config import load_feeds
@@ -132,6 +134,7 @@ def _sync_feeds(**_: Any) -> None:
 def _prepare_worker(**_: Any) -> None:
     # A worker fails at start, not on its first story, when the boilerplate rules are invalid; and it
     # loads the language model once here, before prefork children are forked and share it.
+    broker_url()  # starts the embedded Redis when no FEEDWORKERS_REDIS_URL is set
     settings = get_settings()
     try:
         load_rules(settings.clean_file)

@@ -224,9 +224,12 @@ def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, ti
     from workers.store.db import transaction
     from workers.store.models import Feed
 
+    from workers.broker import broker_url
+
     if bool(feeds) == all_feeds:
         raise click.UsageError("name one or more feeds, or pass --all")
     settings = _startup()
+    broker_url()  # the embedded Redis, when it is the broker, must run before anything is enqueued
     with transaction(settings.resolved_database_url, readonly=True) as session:
         known = {row.id: row.enabled for row in session.execute(select(Feed.id, Feed.enabled))}
     if all_feeds:
