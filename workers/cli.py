@@ -20,7 +20,7 @@ _EXTRA = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option
 
 
 def _startup(*, migrate: bool = False, sync: bool = True) -> Any:
-    """Validate the configuration, make sure Redis and the store are ready; exit 1 with a clear message if not."""
+    """Validate the configuration and make sure the store is ready; exit 1 with a clear message if not."""
     from workers.boilerplate import load_rules
     from workers.feeds_config import load_feeds
     from workers.logs import configure_logging
@@ -101,13 +101,17 @@ def run(once: bool, concurrency: int | None, timeout: float) -> None:
         nonlocal stopping
         stopping = True
 
+    def _should_stop() -> bool:
+        # Checking the processes while waiting turns workers that cannot start into an error, not a hang.
+        supervisor.check()
+        return stopping
+
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     supervisor.start()
     try:
         if once:
-            # Checking the processes while waiting turns workers that cannot start into an error, not a hang.
-            _run_once(settings, timeout, lambda: stopping or bool(supervisor.check() and False))
+            _run_once(settings, timeout, _should_stop)
         else:
             click.echo(f"feedworkers: running {', '.join(supervisor.processes)}; Ctrl-C stops", err=True)
             while not stopping:
@@ -124,16 +128,10 @@ def run(once: bool, concurrency: int | None, timeout: float) -> None:
 
 
 def _run_once(settings: Any, timeout: float, stopping: Any) -> None:
-    from sqlalchemy import select
-
-    from workers.store.db import transaction
-    from workers.store.models import Feed
-
-    with transaction(settings.resolved_database_url, readonly=True) as session:
-        feed_ids = list(session.scalars(select(Feed.id).where(Feed.enabled.is_(True)).order_by(Feed.id)))
     from workers.refetch import refetch, wait_for_polls
+    from workers.schedule import enabled_feed_ids
 
-    polls = refetch(settings, feed_ids, force=False, trigger="run-once")
+    polls = refetch(settings, enabled_feed_ids(settings.resolved_database_url), force=False, trigger="run-once")
     settled = wait_for_polls(settings, [poll_id for _, poll_id in polls], timeout, stopping=stopping)
     _print_summary(settings, [poll_id for _, poll_id in polls])
     if not settled:
@@ -219,28 +217,22 @@ def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, ti
       feedworkers refetch --all --force
       feedworkers refetch wire-west press-office --wait
     """
-    from sqlalchemy import select
-
-    from workers.store.db import transaction
-    from workers.store.models import Feed
-
     from workers.broker import broker_url
+    from workers.refetch import refetch as enqueue_refetch
+    from workers.refetch import wait_for_polls
+    from workers.schedule import known_feeds
 
     if bool(feeds) == all_feeds:
         raise click.UsageError("name one or more feeds, or pass --all")
     settings = _startup()
     broker_url()  # the embedded Redis, when it is the broker, must run before anything is enqueued
-    with transaction(settings.resolved_database_url, readonly=True) as session:
-        known = {row.id: row.enabled for row in session.execute(select(Feed.id, Feed.enabled))}
+    known = known_feeds(settings.resolved_database_url)
     if all_feeds:
-        feeds = tuple(sorted(feed for feed, enabled in known.items() if enabled))
+        feeds = tuple(feed for feed, enabled in known.items() if enabled)
     unknown = [feed for feed in feeds if feed not in known]
     if unknown:
-        msg = f"refetch: unknown feed '{unknown[0]}'; known feeds: {', '.join(sorted(known)) or 'none'}"
+        msg = f"refetch: unknown feed '{unknown[0]}'; known feeds: {', '.join(known) or 'none'}"
         raise click.ClickException(msg)
-    from workers.refetch import refetch as enqueue_refetch
-    from workers.refetch import wait_for_polls
-
     polls = enqueue_refetch(settings, list(feeds), force=force)
     for feed, poll_id in polls:
         click.echo(f"refetch: feed '{feed}' enqueued as poll {poll_id}")

@@ -16,7 +16,7 @@ from workers.feeds_config import FeedConfig
 from workers.store.db import insert, transaction
 from workers.store.models import Feed, PollRun, utcnow
 
-__all__ = ["claim_due_feeds", "new_poll_id", "request_polls", "sync_feeds"]
+__all__ = ["claim_due_feeds", "enabled_feed_ids", "known_feeds", "new_poll_id", "request_polls", "sync_feeds"]
 
 
 def new_poll_id() -> str:
@@ -58,6 +58,16 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
                 feed.enabled = False
                 counts["disabled"] += 1
     return counts
+
+
+def known_feeds(database_url: str) -> dict[str, bool]:
+    """Every feed in the store, sorted by id, with whether it is enabled."""
+    with transaction(database_url, readonly=True) as session:
+        return dict(session.execute(select(Feed.id, Feed.enabled).order_by(Feed.id)).tuples().all())
+
+
+def enabled_feed_ids(database_url: str) -> list[str]:
+    return [feed_id for feed_id, enabled in known_feeds(database_url).items() if enabled]
 
 
 def claim_due_feeds(database_url: str, limit: int = 100) -> list[tuple[str, str]]:
