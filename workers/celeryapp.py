@@ -66,8 +66,8 @@ def _config() -> dict[str, Any]:
         "result_backend": None,
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        # Each queue has its own exchange and routing key: with Celery's defaults both queues would be
-        # bound to one exchange under one key, and on Redis every message would land in both lists.
+        # Each queue has its own exchange and routing key, so the bindings on the broker say where messages
+        # go (by default Celery binds every queue to the default queue's exchange and key).
         "task_queues": tuple(
             Queue(name, Exchange(name, type="direct"), routing_key=name) for name in (FEEDS_QUEUE, STORIES_QUEUE)
         ),
@@ -107,10 +107,9 @@ app.add_defaults(_config)
 
 
 @signals.setup_logging.connect
-def _setup_logging(loglevel: Any = None, **_: Any) -> None:
+def _setup_logging(loglevel: int | str | None = None, **_: Any) -> None:
     # Connecting here stops Celery from installing its own handlers: its records go through structlog.
-    level = loglevel if isinstance(loglevel, str) else "INFO"
-    configure_logging(level if isinstance(level, str) else "INFO")
+    configure_logging(loglevel or "INFO")
 
 
 @signals.beat_init.connect

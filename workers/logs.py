@@ -36,7 +36,7 @@ def _orjson_dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default or str).decode()
 
 
-def configure_logging(level: str = "INFO", *, json: bool | None = None) -> None:
+def configure_logging(level: int | str = "INFO", *, json: bool | None = None) -> None:
     """Set up structlog and route the standard library (Celery, kombu, alembic) through it."""
     global _configured  # noqa: PLW0603 - logging is process-wide state by nature
     if json is None:
