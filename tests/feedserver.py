@@ -19,6 +19,7 @@ class Route:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     conditional: bool = True
+    gzip: bool = True
     modified: str = field(default_factory=lambda: formatdate(usegmt=True))
 
     @property
@@ -32,6 +33,7 @@ class Request:
     status: int
     if_none_match: str | None
     if_modified_since: str | None
+    accept_encoding: str | None = None
 
 
 class FeedServer:
@@ -100,7 +102,7 @@ class FeedServer:
         if not_modified:
             status = 304
         with self._lock:
-            self.requests.append(Request(path, status, inm, ims))
+            self.requests.append(Request(path, status, inm, ims, handler.headers.get("Accept-Encoding")))
         body = b"" if status == 304 else route.body
         handler.send_response(status)
         if route.conditional:
@@ -108,7 +110,7 @@ class FeedServer:
             handler.send_header("Last-Modified", route.modified)
         for name, value in route.headers.items():
             handler.send_header(name, value)
-        if body and "gzip" in (handler.headers.get("Accept-Encoding") or ""):
+        if body and route.gzip and "gzip" in (handler.headers.get("Accept-Encoding") or ""):
             body = gzip.compress(body)
             handler.send_header("Content-Encoding", "gzip")
         if status != 304:
