@@ -14,6 +14,12 @@ from workers.store.db import transaction
 from workers.store.models import Entry, Feed, StoryRevision
 from workers.store.models import Story as StoryRow
 
+# What `feedworkers stories --json` must give for every story (the list).
+STORY_FIELDS = frozenset(
+    {"id", "feed", "guid", "url", "title", "body_html", "body_text", "language", "tags", "attribution",
+     "published_at", "fetched_at", "revision"}
+)  # fmt: skip
+
 
 def configure(settings: Any, *feeds: FeedConfig) -> None:
     sync_feeds(settings.resolved_database_url, list(feeds))
@@ -55,4 +61,4 @@ def revisions(settings: Any, story_id: str) -> list[int]:
         )
 
 
-__all__ = ["Entry", "StoryRow", "configure", "count", "feed_row", "poll_now", "revisions", "stories"]
+__all__ = ["STORY_FIELDS", "Entry", "StoryRow", "configure", "count", "feed_row", "poll_now", "revisions", "stories"]

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import STORY_FIELDS
 from workers.embedded_redis import EmbeddedRedis
 from workers.feeds_config import load_feeds
 
@@ -24,21 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FEEDWORKERS = Path(sys.executable).with_name("feedworkers")
 RUN_TIMEOUT = 120.0
 FEED = "beispiel-agentur"
-FIELDS = {
-    "id",
-    "feed",
-    "guid",
-    "url",
-    "title",
-    "body_html",
-    "body_text",
-    "language",
-    "tags",
-    "attribution",
-    "published_at",
-    "fetched_at",
-    "revision",
-}
+FIELDS = STORY_FIELDS
 
 
 @dataclass

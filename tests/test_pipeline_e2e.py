@@ -5,26 +5,12 @@ from __future__ import annotations
 import pytest
 
 from tests.feeds import Item, numbered, rss
-from tests.helpers import StoryRow, configure, count, poll_now, revisions, stories
+from tests.helpers import STORY_FIELDS, StoryRow, configure, count, poll_now, revisions, stories
 from workers.feeds_config import FeedConfig
 
 pytestmark = pytest.mark.usefixtures("worker")
 
-FIELDS = {
-    "id",
-    "feed",
-    "guid",
-    "url",
-    "title",
-    "body_html",
-    "body_text",
-    "language",
-    "tags",
-    "attribution",
-    "published_at",
-    "fetched_at",
-    "revision",
-}
+FIELDS = STORY_FIELDS
 
 
 def test_every_story_of_a_feed_is_published_with_all_fields(settings, feed_server):
