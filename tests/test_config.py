@@ -36,6 +36,16 @@ def _path_of(file_url: str) -> Path:
 # --- the shipped configuration ------------------------------------------------------------------
 
 
+def _assert_config_error(load, path, fragments) -> None:
+    """`load(path)` raises ConfigError whose message starts with the file and contains every fragment."""
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ")
+    for fragment in fragments:
+        assert fragment in message
+
+
 def test_shipped_feeds_yaml_loads():
     """The feeds.yaml in the repository validates and declares the bundled sample feed."""
     feeds = load_feeds(SHIPPED_FEEDS)
@@ -134,13 +144,7 @@ def test_invalid_feeds_file_raises_config_error_naming_file_feed_and_field(tmp_p
     """An invalid feeds file raises ConfigError whose message starts with the file and names feed, field and value."""
     path = _feeds_file(tmp_path, text)
 
-    with pytest.raises(ConfigError) as caught:
-        load_feeds(path)
-
-    message = str(caught.value)
-    assert message.startswith(f"{path}: ")
-    for fragment in fragments:
-        assert fragment in message
+    _assert_config_error(load_feeds, path, fragments)
 
 
 def test_interval_below_minimum_message_is_exact(tmp_path):
@@ -157,13 +161,7 @@ def test_missing_feeds_file_says_how_to_fix_it(tmp_path):
     """A missing feeds file raises ConfigError naming the file and pointing at FEEDWORKERS_CONFIG_DIR."""
     path = tmp_path / "nowhere" / "feeds.yaml"
 
-    with pytest.raises(ConfigError) as caught:
-        load_feeds(path)
-
-    message = str(caught.value)
-    assert message.startswith(f"{path}: ")
-    assert "not found" in message
-    assert "FEEDWORKERS_CONFIG_DIR" in message
+    _assert_config_error(load_feeds, path, ["not found", "FEEDWORKERS_CONFIG_DIR"])
 
 
 # --- defaults and URL resolution ----------------------------------------------------------------
@@ -247,10 +245,4 @@ def test_invalid_clean_rule_raises_config_error_naming_file_and_rule(tmp_path, t
     path = tmp_path / "clean.yaml"
     path.write_text(text, encoding="utf-8")
 
-    with pytest.raises(ConfigError) as caught:
-        load_rules(path)
-
-    message = str(caught.value)
-    assert message.startswith(f"{path}: ")
-    for fragment in fragments:
-        assert fragment in message
+    _assert_config_error(load_rules, path, fragments)

@@ -41,5 +41,5 @@ def _client(url: str) -> redis.Redis:
 
 
 def redis_client() -> redis.Redis:
-    """A client for the broker's Redis (fetch locks, queue depths)."""
-    return _client(broker_url())
+    """A client for the broker's Redis (fetch locks, queue depths); it starts nothing, see `broker_url`."""
+    return _client(configured_broker_url())

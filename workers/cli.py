@@ -252,10 +252,11 @@ def status(as_json: bool) -> None:
       feedworkers status
       feedworkers status --json | jq '.feeds[] | select(.consecutive_errors > 0)'
     """
-    from workers.broker import redis_client
+    from workers.broker import broker_url, redis_client
     from workers.report import feed_status, queue_status, workers_alive
 
     settings = _startup(sync=False)
+    broker_url()  # the embedded Redis, when it is the broker, must run to be asked
     report = {
         "queues": queue_status(redis_client()),
         "workers": workers_alive(),

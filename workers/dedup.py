@@ -13,7 +13,6 @@ from typing import Literal
 from sqlalchemy import select
 
 from workers.store.db import transaction
-from workers.store.models import Entry
 from workers.store.models import Story as StoryRow
 from workers.story import Story
 
@@ -34,16 +33,11 @@ class Decision:
 
 def decide(database_url: str, story: Story) -> Decision:
     """Compare the cleaned story with what the store holds for the same feed entry."""
+    # A story's id is the key of the entry it came from, and both are written in one transaction.
     with transaction(database_url, readonly=True) as session:
         row = session.execute(
-            select(StoryRow.id, StoryRow.revision, StoryRow.content_hash)
-            .join(Entry, Entry.story_id == StoryRow.id)
-            .where(Entry.feed_id == story.feed_id, Entry.key == story.id)
+            select(StoryRow.id, StoryRow.revision, StoryRow.content_hash).where(StoryRow.id == story.id)
         ).first()
-        if row is None:
-            row = session.execute(
-                select(StoryRow.id, StoryRow.revision, StoryRow.content_hash).where(StoryRow.id == story.id)
-            ).first()
     if row is None:
         return Decision("new", story.id, 0, "first time this entry is seen")
     if row.content_hash == story.content_hash:

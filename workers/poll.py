@@ -16,6 +16,7 @@ from datetime import timedelta
 
 import structlog
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from workers.errors import FetchError, ParseError
 from workers.fetch import fetch
@@ -165,16 +166,16 @@ def _seen_hashes(database_url: str, feed_id: str, keys: list[str]) -> dict[str, 
     return seen
 
 
-def _previous_poll_settled(session: object, feed: Feed) -> bool:
+def _previous_poll_settled(session: Session, feed: Feed) -> bool:
     """True when every story the previous poll enqueued is stored, or it is too early to tell."""
     if not feed.last_poll_id:
         return True
-    run = session.get(PollRun, feed.last_poll_id)  # type: ignore[attr-defined]
+    run = session.get(PollRun, feed.last_poll_id)
     if run is None or run.enqueued == 0 or run.finished_at is None:
         return True
     if utcnow() - run.finished_at < _IN_FLIGHT_GRACE:
         return True
-    stored = session.scalar(  # type: ignore[attr-defined]
+    stored = session.scalar(
         select(func.count()).select_from(Entry).where(Entry.feed_id == feed.id, Entry.last_poll_id == run.id)
     )
     return bool(stored >= run.enqueued)
