@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -36,16 +37,36 @@ def rss(items: list[Item], *, title: str = "Test feed", encoding: str = "UTF-8")
     return text.encode("utf-8") if encoding.upper() == "UTF-8" else text.encode(encoding, "xmlcharrefreplace")
 
 
+_TOWNS = ("Mannheim", "Heidelberg", "Weinheim", "Speyer", "Schwetzingen", "Ladenburg", "Leimen", "Sinsheim")
+_SUBJECTS = (
+    "Gemeinderat", "Stadtwerke", "Feuerwehr", "Musikschule", "Tierheim", "Sportverein", "Kunstverein", "Volkshochschule",
+    "Bürgerstiftung", "Verkehrsbetriebe", "Stadtbibliothek", "Wochenmarkt", "Freibad", "Klinikum", "Zoo", "Theater",
+)  # fmt: skip
+_WORDS = (
+    "plant", "eröffnet", "erweitert", "saniert", "verschiebt", "feiert", "sucht", "meldet", "bilanziert", "startet",
+    "Neubau", "Projekt", "Haushalt", "Programm", "Ausstellung", "Konzert", "Umbau", "Förderung", "Jubiläum", "Angebot",
+    "Kinder", "Familien", "Senioren", "Gäste", "Mitglieder", "Besucher", "Anwohner", "Pendler", "Schüler", "Vereine",
+    "Herbst", "Frühjahr", "Sommer", "Winter", "Wochenende", "Abend", "Vormittag", "Quartal", "Jahr", "Monat",
+)  # fmt: skip
+
+
+def story_text(key: str, sentences: int = 4) -> str:
+    """A German story body of its own for `key`: other keys give texts that share almost no word sequence."""
+    chooser = random.Random(key)
+    town, subject = chooser.choice(_TOWNS), chooser.choice(_SUBJECTS)
+    paragraphs = []
+    for _ in range(sentences):
+        words = " ".join(chooser.choice(_WORDS) for _ in range(9))
+        paragraphs.append(f"<p>{subject} {town} {words} {chooser.randint(2, 900)} {chooser.choice(_WORDS)}.</p>")
+    return "".join(paragraphs)
+
+
 def numbered(count: int, *, prefix: str = "story", start: int = 1) -> list[Item]:
-    """`count` distinct German stories with guids and links."""
+    """`count` distinct German stories with guids and links (distinct from other prefixes' stories too)."""
     return [
         Item(
             title=f"Meldung {n}: Gemeinderat beschließt neuen Haushalt für {prefix}",
-            body=(
-                f"<p>MANNHEIM: Der Gemeinderat hat am Dienstag den Haushalt Nummer {n} beschlossen. "
-                f"„Wir investieren in Schulen und Straßen“, sagte die Bürgermeisterin.</p>"
-                f"<p>Die Opposition kritisierte die Pläne als zu teuer; die Abstimmung fiel mit {n + 20} zu 12 Stimmen aus.</p>"
-            ),
+            body=story_text(f"{prefix}-{n}"),
             guid=f"{prefix}-{n}",
             link=f"https://feed.example/{prefix}/{n}",
         )

@@ -40,7 +40,7 @@ def test_a_skipped_story_says_why(settings):
 
     dedup = next(e for e in events if e.get("stage") == "dedup")
     assert dedup["outcome"] == "skip"
-    assert "same content" in dedup["reason"]
+    assert "same text" in dedup["reason"]
 
 
 def test_json_lines_carry_foreign_records_too(capsys):

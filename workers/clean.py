@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import html
 import re
 import unicodedata
@@ -13,6 +12,7 @@ import lxml.html
 import nh3
 
 from workers.boilerplate import Rule
+from workers.identity import text_fingerprint
 from workers.story import Story
 
 __all__ = ["clean"]
@@ -55,7 +55,7 @@ def clean(story: Story, rules: tuple[Rule, ...]) -> Story:
         summary=summary[:_SUMMARY_MAX],
         credits=credits,
         removed=removed,
-        content_hash=hashlib.sha256(f"{title}\n{body_text}".encode()).hexdigest(),
+        content_hash=text_fingerprint(title, body_text),
     )
 
 

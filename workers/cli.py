@@ -8,6 +8,7 @@ import signal
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -332,6 +333,126 @@ def stories(feed: str | None, since: str | None, limit: int, as_json: bool) -> N
         return
     for row in rows:
         click.echo(f"{row['id'][:12]}  {row['feed']:<20} {row['language'] or '--'}  r{row['revision']}  {row['title']}")
+
+
+@main.command()
+@click.argument("story_id")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--remove", "change", flag_value="remove", help="Remove the story for good: no poll or refetch brings it back."
+)
+@click.option("--restore", "change", flag_value="restore", help="Publish a removed story again.")
+@click.option("--lock", "change", flag_value="lock", help="Staff edited it: keep new versions as pending revisions.")
+@click.option("--unlock", "change", flag_value="unlock", help="Let new versions update the story again.")
+def story(story_id: str, as_json: bool, change: str | None) -> None:
+    """One story with its sources, revisions and the dedup decisions behind them.
+
+    STORY_ID is a story id, the id an entry arrived with (a duplicate shows which story it joined), or a
+    prefix of at least 8 characters.
+
+    \b
+    Examples:
+      feedworkers story 3f2a9c1e
+      feedworkers story 3f2a9c1e --json | jq '.decisions'
+      feedworkers story 3f2a9c1e --remove
+    """
+    from workers.report import story_detail
+    from workers.story_admin import StoryNotFound, set_story_state
+
+    settings = _startup(sync=False)
+    detail = story_detail(settings.resolved_database_url, story_id)
+    if detail is None:
+        click.echo(f"story: no story or entry with id {story_id!r}; list ids with `feedworkers stories`", err=True)
+        sys.exit(1)
+    if change:
+        try:
+            set_story_state(settings.resolved_database_url, detail["id"], change)  # type: ignore[arg-type]
+        except StoryNotFound as error:
+            raise click.ClickException(str(error)) from None
+        click.echo(f"story {detail['id']}: {change} done")
+        detail = story_detail(settings.resolved_database_url, detail["id"]) or detail
+    if as_json:
+        click.echo(json.dumps(detail, indent=2, ensure_ascii=False))
+        return
+    _print_story(detail)
+
+
+def _print_story(detail: dict[str, Any]) -> None:
+    if "duplicate_of" in detail:
+        click.echo(f"entry {detail['asked_for']} is a duplicate of story {detail['duplicate_of']}\n")
+    flags = [detail["status"]] + (["locked"] if detail["locked"] else [])
+    click.echo(f"{detail['title']}\n{detail['id']}  revision {detail['revision']}  {', '.join(flags)}")
+    click.echo(f"feed {detail['feed']}  {detail['url'] or ''}  language {detail['language'] or '-'}")
+    click.echo("\nsources:")
+    for source in detail["sources"]:
+        how = source["method"] or "-"
+        if source["similarity"] is not None and source["role"] != "primary":
+            how += f" {source['similarity']:.2f}"
+        click.echo(f"  {source['role']:<9} {source['feed']:<20} {how:<16} {source['title'] or ''}")
+    click.echo("\nrevisions:")
+    for revision in detail["revisions"]:
+        click.echo(
+            f"  r{revision['revision']:<3} {revision['state']:<9} {revision['feed'] or '-':<20} "
+            f"{_short(revision['created_at'])}  {revision['reason'] or ''}"
+        )
+    click.echo("\ndecisions:")
+    for decision in detail["decisions"]:
+        click.echo(
+            f"  {_short(decision['at'])}  {decision['feed']:<20} {decision['action']:<8} "
+            f"{decision['method'] or '-':<11} {decision['reason']}"
+        )
+
+
+@main.group(name="eval")
+def evaluate() -> None:
+    """Score the pipeline on a labelled corpus."""
+
+
+@evaluate.command("dedup")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--concurrency", type=int, default=2, show_default=True, help="Story worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep the run's data in this folder.")
+def eval_dedup(corpus_dir: Path, concurrency: int, as_json: bool, keep: Path | None) -> None:
+    """Run CORPUS_DIR (feeds/, feeds_v2/, labels.json) through the real pipeline and score dedup.
+
+    Prints precision, recall and F1 over duplicate pairs, the hard-negative pairs wrongly merged, and
+    update accuracy (material change → new revision, trivial change → none). The pipeline runs in a
+    private data folder with its own Redis and store; your configuration's clean rules are used.
+
+    \b
+    Examples:
+      feedworkers eval dedup ../shared/corpus/dev
+      feedworkers eval dedup corpus/ --json | jq .f1
+    """
+    from workers.evaluate import evaluate_dedup
+    from workers.logs import configure_logging
+    from workers.settings import get_settings
+
+    configure_logging(os.environ.get("FEEDWORKERS_LOG_LEVEL", "WARNING"))
+    try:
+        score = evaluate_dedup(corpus_dir, clean_file=get_settings().clean_file, concurrency=concurrency, keep=keep)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    result = score.as_dict()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"duplicate pairs: precision {score.precision:.3f}  recall {score.recall:.3f}  F1 {score.f1:.3f}")
+    click.echo(f"  true {score.true_pairs}, predicted {score.predicted_pairs}, correct {score.correct_pairs}")
+    click.echo(f"hard negatives merged: {len(score.hard_negatives_merged)} of {score.hard_negatives}")
+    click.echo(f"updates: {score.updates_right} of {score.updates} right ({score.update_accuracy:.0%})")
+    for label, items in (
+        ("missed pair", score.missed_pairs),
+        ("wrongly merged", score.wrong_pairs),
+        ("hard negative merged", score.hard_negatives_merged),
+        ("wrong update", score.wrong_updates),
+        ("record not found", score.unmatched_records),
+    ):
+        for item in items:
+            click.echo(f"  {label}: {item}")
 
 
 @main.group()

@@ -17,7 +17,7 @@ __all__ = ["MIN_INTERVAL", "FeedConfig", "load_feeds"]
 MIN_INTERVAL = 30
 _FEED_ID = re.compile(r"^[a-z0-9-]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
-_KNOWN_KEYS = {"id", "url", "interval", "language", "attribution", "tags", "enabled", "title"}
+_KNOWN_KEYS = {"id", "url", "interval", "language", "attribution", "tags", "enabled", "title", "priority"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class FeedConfig:
     tags: tuple[str, ...] = field(default_factory=tuple)
     enabled: bool = True
     title: str | None = None
+    priority: int = 0
 
 
 def load_feeds(path: Path) -> list[FeedConfig]:
@@ -119,6 +120,10 @@ def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
         msg = f"{where}: enabled must be true or false, got {enabled!r}"
         raise ConfigError(msg)
     title = raw.get("title")
+    priority = raw.get("priority", 0)
+    if isinstance(priority, bool) or not isinstance(priority, int):
+        msg = f"{where}: priority must be a whole number (higher wins when duplicates meet), got {priority!r}"
+        raise ConfigError(msg)
     return FeedConfig(
         id=feed_id,
         url=url,
@@ -128,4 +133,5 @@ def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
         tags=tuple(t.strip() for t in tags),
         enabled=enabled,
         title=str(title) if title is not None else None,
+        priority=priority,
     )

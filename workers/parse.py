@@ -13,15 +13,18 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
 
 from workers.errors import ParseError
+from workers.identity import canonical_url
 from workers.story import Story, story_key
 
-__all__ = ["ParsedFeed", "parse"]
+__all__ = ["KeyBy", "ParsedFeed", "parse"]
+
+KeyBy = Literal["guid", "link"]
 
 # An internal DTD subset that declares entities is how billion-laughs and XXE attacks start; no real
 # feed needs one, so such documents are refused before any parser sees them (feedparser would not).
@@ -35,13 +38,17 @@ _NOT_MALFORMED = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContent
 
 @dataclass(frozen=True, slots=True)
 class ParsedFeed:
-    """The stories of one document, how many entries were unusable, and the parser's complaint if any."""
+    """The stories of one document, how many entries were unusable, and the parser's complaint if any.
+
+    `broken_guids` says why the document's guids cannot identify its entries (they were keyed by link).
+    """
 
     title: str | None
     stories: list[Story]
     entries: int
     invalid: int
     warning: str | None
+    broken_guids: str | None = None
 
 
 def parse(
@@ -51,8 +58,13 @@ def parse(
     url: str,
     fetched_at: datetime,
     language_hint: str | None = None,
+    key_by: KeyBy = "guid",
 ) -> ParsedFeed:
-    """Parse `body` fetched from `url`; raise ParseError naming the feed when it is not a usable feed."""
+    """Parse `body` fetched from `url`; raise ParseError naming the feed when it is not a usable feed.
+
+    Entries are keyed by guid, falling back to the canonical link and then to a content fingerprint;
+    with `key_by="link"` (a feed known for broken guids) the link comes first.
+    """
     if not body.strip():
         msg = f"parse: feed '{feed_id}' is an empty document; check the feed URL"
         raise ParseError(msg)
@@ -69,11 +81,13 @@ def parse(
     warning = None
     if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), _NOT_MALFORMED):
         warning = f"parse: feed '{feed_id}' is not well-formed XML: {parsed.get('bozo_exception')}"
-    identities = _identities(parsed.entries)
+    base = parsed.get("href") or url
+    links = [canonical_url(_absolute_link(entry.get("link"), base)) for entry in parsed.entries]
+    broken_guids = _same_guid_everywhere(parsed.entries)
+    identities = _identities(parsed.entries, links, "link" if broken_guids else key_by)
     stories: list[Story] = []
     invalid = 0
     fetched_iso = fetched_at.isoformat()
-    base = parsed.get("href") or url
     for entry, identity in zip(parsed.entries, identities, strict=True):
         story = _story(feed_id, entry, identity, base, fetched_at, fetched_iso, language_hint)
         if story is None:
@@ -81,7 +95,14 @@ def parse(
         else:
             stories.append(story)
     title = parsed.feed.get("title") if parsed.get("feed") else None
-    return ParsedFeed(title=title, stories=stories, entries=len(parsed.entries), invalid=invalid, warning=warning)
+    return ParsedFeed(
+        title=title,
+        stories=stories,
+        entries=len(parsed.entries),
+        invalid=invalid,
+        warning=warning,
+        broken_guids=broken_guids,
+    )
 
 
 def _describe(body: bytes, parsed: Any) -> str:
@@ -94,25 +115,34 @@ def _describe(body: bytes, parsed: Any) -> str:
     return f"no RSS or Atom root element ({error})" if error else "no RSS or Atom root element"
 
 
-def _identities(entries: list[Any]) -> list[str]:
-    """Each entry's identity: guid, else link, else a hash of title and content.
+def _same_guid_everywhere(entries: list[Any]) -> str | None:
+    """Why the document's guids identify nothing: every entry (two or more) carries the same one."""
+    guids = [e.get("id") for e in entries]
+    if len(guids) >= 2 and guids[0] and all(guid == guids[0] for guid in guids):
+        return f"every entry carries the same guid {guids[0][:80]!r}"
+    return None
 
-    Entries of one document that share a guid are told apart by link, then by title (publishers that
-    give every item the same guid exist).
+
+def _identities(entries: list[Any], links: list[str | None], key_by: KeyBy) -> list[str]:
+    """Each entry's identity: guid, else canonical link, else a hash of title and content (with
+    `key_by="link"`: canonical link first).
+
+    Entries of one document that share a guid (or link) are told apart by link (or guid), then by title.
     """
-    guids = Counter(e.get("id") for e in entries if e.get("id"))
-    pairs = Counter((e.get("id"), e.get("link")) for e in entries if e.get("id"))
+    firsts = [(e.get("id") if key_by == "guid" else link) or None for e, link in zip(entries, links, strict=True)]
+    seconds = [(link if key_by == "guid" else e.get("id")) or None for e, link in zip(entries, links, strict=True)]
+    counts = Counter(first for first in firsts if first)
+    pairs = Counter(zip(firsts, seconds, strict=True))
     identities = []
-    for entry in entries:
-        guid, link = entry.get("id"), entry.get("link")
-        if guid:
-            identity = guid
-            if guids[guid] > 1:
-                identity = f"{guid}\n{link or ''}"
-                if pairs[(guid, link)] > 1:
+    for entry, first, second in zip(entries, firsts, seconds, strict=True):
+        if first:
+            identity = first if key_by == "guid" else f"link:{first}"
+            if counts[first] > 1:
+                identity = f"{identity}\n{second or ''}"
+                if pairs[(first, second)] > 1:
                     identity = f"{identity}\n{entry.get('title', '')}"
-        elif link:
-            identity = link
+        elif second:
+            identity = f"link:{second}" if key_by == "guid" else second
         else:
             identity = "sha256:" + _hash(entry.get("title", ""), _content(entry)[0])
         identities.append(identity)
@@ -151,6 +181,7 @@ def _story(
     link = _absolute_link(entry.get("link"), base)
     guid = entry.get("id") or None
     return Story(
+        canonical_url=canonical_url(link),
         id=story_key(feed_id, identity),
         feed_id=feed_id,
         guid=guid,

@@ -6,6 +6,7 @@ This is the only module that knows the order of the stages; each stage is a func
 from __future__ import annotations
 
 from workers.boilerplate import load_rules
+from workers.broker import redis_client
 from workers.clean import clean
 from workers.dedup import decide
 from workers.logs import stage_event
@@ -21,33 +22,39 @@ _MAX_DECISIONS = 3
 
 
 def process_story(story: Story, settings: Settings) -> str:
-    """Run a polled story through every stage; return "new", "updated" or "skipped"."""
+    """Run a polled story through every stage; return new, updated, merged, pending or skipped."""
     context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id}
     with stage_event("clean", **context) as event:
         story = clean(story, load_rules(settings.clean_file))
         if story.removed:
             event["removed"] = story.removed
-    database_url = settings.resolved_database_url
+    client = redis_client()
     for _attempt in range(_MAX_DECISIONS):
         with stage_event("dedup", **context) as event:
-            decision = decide(database_url, story)
+            decision = decide(settings, client, story)
             event["outcome"] = decision.action
             event["reason"] = decision.reason
+            if decision.method:
+                event["method"] = decision.method
+            if decision.action != "new":
+                event["other_story_id"] = decision.story_id
+            if decision.similarity is not None:
+                event["similarity"] = decision.similarity
         with stage_event("tag", **context) as event:
-            if decision.action == "skip":
+            if decision.action in ("skip", "merge") and not decision.takeover:
                 event["outcome"] = "skipped"
             elif story.language is None:
                 story = tag(story, languages=settings.languages, feed_tags=story.feed_tags)
                 event["language"] = story.language
         with stage_event("publish", **context) as event:
             try:
-                outcome = publish(database_url, story, decision)
+                outcome = publish(settings, client, story, decision)
             except Conflict as conflict:
                 event["outcome"] = "conflict"
                 event["reason"] = str(conflict)
                 continue
             event["outcome"] = outcome
-            if outcome != "skipped":
+            if outcome in ("new", "updated") or decision.takeover:
                 event["revision"] = decision.revision + 1
                 event["title"] = story.title[:120]
             return outcome

@@ -116,7 +116,22 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
         _record_poll(database_url, feed.id, status=fetched.status, error=warning, validators=validators)
         return PollOutcome("unchanged", http_status=fetched.status)
     try:
-        parsed = parse(feed.id, fetched.body, url=fetched.url, fetched_at=started, language_hint=feed.language)
+        parsed = parse(
+            feed.id,
+            fetched.body,
+            url=fetched.url,
+            fetched_at=started,
+            language_hint=feed.language,
+            key_by="link" if feed.key_by == "link" else "guid",
+        )
+        broken = parsed.broken_guids or (
+            _guid_churn(database_url, feed.id, parsed.stories) if feed.key_by == "guid" else None
+        )
+        if broken and feed.key_by == "guid":
+            _key_by_link(database_url, feed.id, broken)
+            parsed = parse(
+                feed.id, fetched.body, url=fetched.url, fetched_at=started, language_hint=feed.language, key_by="link"
+            )
     except ParseError as error:
         _record_poll(database_url, feed.id, status=fetched.status, error=str(error), failed=True)
         return PollOutcome("failed", http_status=fetched.status, error=str(error))
@@ -125,6 +140,7 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
     fresh = [s for s in stories if force or seen.get(s.id) != s.source_hash]
     for story in fresh:
         story.poll_id = poll_id
+        story.priority = feed.priority
         story.attribution = feed.attribution
         story.feed_tags = list(feed.tags or [])
     # Enqueue before the validators are stored: if enqueueing fails, the next poll fetches in full.
@@ -164,6 +180,38 @@ def _seen_hashes(database_url: str, feed_id: str, keys: list[str]) -> dict[str, 
             )
             seen.update({row.key: row.source_hash for row in rows})
     return seen
+
+
+def _guid_churn(database_url: str, feed_id: str, stories: list[Story]) -> str | None:
+    """Why the feed's guids cannot be trusted: most entries whose link was stored before came back
+    under another guid (publishers that mint a guid per request)."""
+    by_link = {s.canonical_url: s.guid for s in stories if s.canonical_url and s.guid}
+    if len(by_link) < 2:
+        return None
+    stored: dict[str, set[str | None]] = {}
+    with transaction(database_url, readonly=True) as session:
+        links = list(by_link)
+        for start in range(0, len(links), _SEEN_CHUNK):
+            rows = session.execute(
+                select(Entry.canonical_url, Entry.guid).where(
+                    Entry.feed_id == feed_id, Entry.canonical_url.in_(links[start : start + _SEEN_CHUNK])
+                )
+            )
+            for row in rows:
+                stored.setdefault(row.canonical_url, set()).add(row.guid)
+    changed = sum(1 for link, guids in stored.items() if by_link[link] not in guids)
+    if changed >= 2 and changed * 2 >= len(stored):
+        return f"guids change between polls while links stay ({changed} of {len(stored)} known links)"
+    return None
+
+
+def _key_by_link(database_url: str, feed_id: str, reason: str) -> None:
+    """From now on the feed's entries are keyed by their canonical link; status shows why."""
+    with transaction(database_url) as session:
+        row = session.get(Feed, feed_id)
+        if row is not None:
+            row.key_by, row.key_by_reason = "link", reason
+    _log.warning("feed keyed by link", feed_id=feed_id, reason=f"poll: feed '{feed_id}': {reason}; keyed by link")
 
 
 def _previous_poll_settled(session: Session, feed: Feed) -> bool:

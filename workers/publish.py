@@ -1,44 +1,83 @@
-"""Publish stage: write the story, its revision and its seen mark in one transaction, idempotently.
+"""Publish stage: apply the dedup decision in one transaction, idempotently, and say why.
 
-The database is the arbiter: a new story is claimed by its primary key (INSERT … ON CONFLICT DO NOTHING),
-an update by a compare-and-set on the revision it was decided against. When either finds that another
-worker got there first, publish raises Conflict and the story goes back through dedup.
+The database is the arbiter. A new story is claimed by its primary key and its exact keys (canonical URL,
+text fingerprint) with INSERT … ON CONFLICT; an update by a compare-and-set on the revision it was decided
+against. The near-duplicate decision is serialised: the transaction first locks the story's index bands
+(PostgreSQL advisory locks; SQLite's write lock serialises every writer anyway), then re-checks candidates
+that appeared since the decision, and indexes the story before it commits. Whenever another worker got
+there first, publish raises Conflict and the story goes back through dedup.
+
+The entry's seen mark and the decision record are written in the same transaction.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, case, update
+import redis
+from sqlalchemy import and_, case, func, select, text, update
 from sqlalchemy.orm import Session
 
-from workers.dedup import Decision
+from workers import dedup_index
+from workers.dedup import Decision, layout, new_duplicate
 from workers.errors import FeedworkersError
+from workers.identity import url_key
+from workers.settings import Settings
 from workers.store.db import insert, transaction
-from workers.store.models import Entry, StoryRevision, utcnow
+from workers.store.models import Decision as DecisionRow
+from workers.store.models import Entry, StoryKey, StoryRevision, utcnow
 from workers.store.models import Story as StoryRow
 from workers.story import Story
 
 __all__ = ["Conflict", "publish", "record_failure"]
 
+_OUTCOMES = {"new": "new", "update": "updated", "merge": "merged", "pending": "pending", "skip": "skipped"}
+
 
 class Conflict(FeedworkersError):
-    """Another worker published this story since the decision was made; decide again."""
+    """Another worker changed what the decision was based on; decide again."""
 
 
-def publish(database_url: str, story: Story, decision: Decision) -> str:
-    """Apply `decision`; return the outcome: "new", "updated" or "skipped"."""
+def publish(settings: Settings, client: redis.Redis, story: Story, decision: Decision) -> str:
+    """Apply `decision`; return the outcome: new, updated, merged, pending or skipped."""
     now = utcnow()
-    with transaction(database_url) as session:
+    revision: int | None = None
+    with transaction(settings.resolved_database_url) as session:
         if decision.action == "new":
+            _lock_bands(session, decision)
+            duplicate = new_duplicate(session, settings, client, story, decision)
+            if duplicate is not None:
+                msg = f"publish: story {story.id} of feed '{story.feed_id}' is a near-duplicate of {duplicate}, published meanwhile"
+                raise Conflict(msg)
             _insert_story(session, story, now)
-            outcome = "new"
-        elif decision.action == "update":
-            _update_story(session, story, decision, now)
-            outcome = "updated"
-        else:
-            outcome = "skipped"
-        _mark_seen(session, story, decision.story_id, outcome, None, now)
+            revision = 1
+        elif decision.action in ("update", "merge") and (decision.action == "update" or decision.takeover):
+            revision = _new_revision(session, story, decision, now)
+        elif decision.action == "pending":
+            revision = _pending_revision(session, story, decision, now)
+        if decision.action in ("new", "merge", "update"):
+            _claim_keys(session, story, decision.story_id, strict=decision.action == "new")
+        outcome = _OUTCOMES[decision.action]
+        _mark_seen(session, story, decision, outcome, None, now)
+        session.add(
+            DecisionRow(
+                story_id=decision.story_id,
+                feed_id=story.feed_id,
+                entry_key=story.id,
+                poll_id=story.poll_id,
+                action=decision.action,
+                method=decision.method,
+                other_story_id=decision.story_id if decision.method in ("url", "fingerprint", "near-dup") else None,
+                similarity=decision.similarity,
+                revision=revision,
+                reason=decision.reason,
+                created_at=now,
+            )
+        )
+        if decision.bands is not None and decision.action in ("new", "merge", "update"):
+            # Indexed before the commit, inside the lock: a concurrent duplicate that takes the lock next
+            # finds it. Should the commit fail, the reference resolves to nothing and is ignored.
+            dedup_index.add(client, layout(settings), decision.bands, decision.story_id)
     return outcome
 
 
@@ -46,6 +85,19 @@ def record_failure(database_url: str, story: Story, error: str) -> None:
     """Remember that the entry failed, without a source hash, so the next poll enqueues it again."""
     with transaction(database_url) as session:
         _mark_seen(session, story, None, "failed", error, utcnow())
+
+
+def _lock_bands(session: Session, decision: Decision) -> None:
+    """Serialise near-duplicate decisions that could meet: two stories that share a band share a lock."""
+    if decision.bands is None or session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({value - (1 << 63) for value in decision.bands})
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(k) FROM (SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY k) AS ordered"
+        ),
+        {"keys": keys},
+    )
 
 
 def _story_values(story: Story) -> dict[str, object]:
@@ -60,16 +112,18 @@ def _story_values(story: Story) -> dict[str, object]:
         "attribution": story.attribution,
         "author": story.author,
         "url": story.url,
+        "canonical_url": story.canonical_url,
         "guid": story.guid,
         "published_at": datetime.fromisoformat(story.published_at) if story.published_at else None,
         "content_hash": story.content_hash,
+        "feed_id": story.feed_id,
+        "primary_key": story.id,
     }
 
 
 def _insert_story(session: Session, story: Story, now: datetime) -> None:
     values = _story_values(story) | {
         "id": story.id,
-        "feed_id": story.feed_id,
         "fetched_at": datetime.fromisoformat(story.fetched_at),
         "updated_at": now,
         "revision": 1,
@@ -81,70 +135,137 @@ def _insert_story(session: Session, story: Story, now: datetime) -> None:
     if claimed is None:
         msg = f"publish: story {story.id} of feed '{story.feed_id}' was published concurrently"
         raise Conflict(msg)
-    session.add(
-        StoryRevision(
-            story_id=story.id,
-            revision=1,
-            title=story.title,
-            body_html=story.body_html,
-            content_hash=story.content_hash,
-            created_at=now,
-        )
-    )
+    session.add(_revision(story, story.id, 1, "published", "first version", now))
 
 
-def _update_story(session: Session, story: Story, decision: Decision, now: datetime) -> None:
+def _new_revision(session: Session, story: Story, decision: Decision, now: datetime) -> int:
+    """This version becomes the published one: revision n+1, by compare-and-set on revision n."""
     revision = decision.revision + 1
     changed = session.execute(
         update(StoryRow)
-        .where(StoryRow.id == decision.story_id, StoryRow.revision == decision.revision)
+        .where(
+            StoryRow.id == decision.story_id,
+            StoryRow.revision == decision.revision,
+            StoryRow.status != "removed",
+            StoryRow.locked.is_(False),
+        )
         .values(_story_values(story) | {"revision": revision, "updated_at": now})
     ).rowcount
     if changed != 1:
-        msg = f"publish: story {decision.story_id} of feed '{story.feed_id}' changed since revision {decision.revision}"
+        msg = f"publish: story {decision.story_id} changed since revision {decision.revision} (feed '{story.feed_id}')"
         raise Conflict(msg)
-    session.add(
-        StoryRevision(
-            story_id=decision.story_id,
-            revision=revision,
-            title=story.title,
-            body_html=story.body_html,
-            content_hash=story.content_hash,
-            created_at=now,
-        )
+    session.add(_revision(story, decision.story_id, revision, "published", decision.reason, now))
+    # The previous primary source is now one of the linked ones.
+    session.execute(
+        update(Entry)
+        .where(Entry.story_id == decision.story_id, Entry.role == "primary", Entry.key != story.id)
+        .values(role="duplicate")
     )
+    return revision
+
+
+def _pending_revision(session: Session, story: Story, decision: Decision, now: datetime) -> int:
+    """The story is locked: keep the version beside it, numbered after every version so far."""
+    latest = session.scalar(select(func.max(StoryRevision.revision)).where(StoryRevision.story_id == decision.story_id))
+    revision = (latest or 0) + 1
+    claimed = session.execute(
+        insert(session, StoryRevision)
+        .values(_revision_values(story, decision.story_id, revision, "pending", decision.reason, now))
+        .on_conflict_do_nothing(index_elements=["story_id", "revision"])
+        .returning(StoryRevision.revision)
+    ).first()
+    if claimed is None:
+        msg = f"publish: story {decision.story_id} got revision {revision} concurrently (feed '{story.feed_id}')"
+        raise Conflict(msg)
+    return revision
+
+
+def _revision(story: Story, story_id: str, revision: int, state: str, reason: str, now: datetime) -> StoryRevision:
+    return StoryRevision(**_revision_values(story, story_id, revision, state, reason, now))
+
+
+def _revision_values(story: Story, story_id: str, revision: int, state: str, reason: str, now: datetime) -> dict:
+    return {
+        "story_id": story_id,
+        "revision": revision,
+        "title": story.title,
+        "body_html": story.body_html,
+        "content_hash": story.content_hash,
+        "created_at": now,
+        "state": state,
+        "feed_id": story.feed_id,
+        "entry_key": story.id,
+        "reason": reason,
+    }
+
+
+def _claim_keys(session: Session, story: Story, story_id: str, *, strict: bool) -> None:
+    """Claim the story's exact keys. A new story that finds one taken lost a race: Conflict."""
+    for kind, value in (("url", url_key(story.url)), ("text", story.content_hash)):
+        if not value:
+            continue
+        claimed = session.execute(
+            insert(session, StoryKey)
+            .values(kind=kind, value=value, story_id=story_id, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["kind", "value"])
+            .returning(StoryKey.story_id)
+        ).first()
+        if claimed is None and strict:
+            owner = session.scalar(select(StoryKey.story_id).where(StoryKey.kind == kind, StoryKey.value == value))
+            if owner != story_id:
+                msg = f"publish: story {story.id} of feed '{story.feed_id}' has the {kind} of story {owner}, published meanwhile"
+                raise Conflict(msg)
 
 
 def _mark_seen(
-    session: Session, story: Story, story_id: str | None, outcome: str, error: str | None, now: datetime
+    session: Session, story: Story, decision: Decision | None, outcome: str, error: str | None, now: datetime
 ) -> None:
     """Upsert the entry's seen mark (written in the story's own transaction)."""
-    statement = insert(session, Entry).values(
-        feed_id=story.feed_id,
-        key=story.id,
-        story_id=story_id,
-        guid=story.guid,
-        url=story.url,
-        source_hash=None if outcome == "failed" else story.source_hash,
-        last_poll_id=story.poll_id,
-        last_outcome=outcome,
-        last_error=error,
-        first_seen_at=now,
-        last_seen_at=now,
-    )
-    # A redelivered message of the same poll must not turn "new" into "skipped"; a retry may mend "failed".
-    keep_outcome = and_(Entry.last_poll_id == statement.excluded.last_poll_id, Entry.last_outcome != "failed")
-    set_ = {
-        "source_hash": case(
-            (statement.excluded.last_outcome == "failed", Entry.source_hash), else_=statement.excluded.source_hash
-        ),
-        "last_seen_at": statement.excluded.last_seen_at,
-        "last_poll_id": statement.excluded.last_poll_id,
-        "last_outcome": case((keep_outcome, Entry.last_outcome), else_=statement.excluded.last_outcome),
-        "last_error": statement.excluded.last_error,
-        "guid": statement.excluded.guid,
-        "url": statement.excluded.url,
+    story_id = decision.story_id if decision else None
+    values: dict[str, object] = {
+        "feed_id": story.feed_id,
+        "key": story.id,
+        "story_id": story_id,
+        "guid": story.guid,
+        "url": story.url,
+        "canonical_url": story.canonical_url,
+        "title": story.title or None,
+        "content_hash": story.content_hash or None,
+        "source_hash": None if outcome == "failed" else story.source_hash,
+        "last_poll_id": story.poll_id,
+        "last_outcome": outcome,
+        "last_error": error,
+        "first_seen_at": now,
+        "last_seen_at": now,
     }
-    if story_id is not None:
-        set_["story_id"] = statement.excluded.story_id
+    if decision is not None:
+        primary = decision.action == "new" or decision.takeover
+        values["role"] = "primary" if primary else "duplicate"
+        values["method"] = "new" if decision.action == "new" else decision.method
+        values["similarity"] = decision.similarity
+    statement = insert(session, Entry).values(values)
+    excluded = statement.excluded
+    # A redelivered message of the same poll must not turn "new" into "skipped"; a retry may mend "failed".
+    keep_outcome = and_(Entry.last_poll_id == excluded.last_poll_id, Entry.last_outcome != "failed")
+    set_: dict[str, object] = {
+        "source_hash": case((excluded.last_outcome == "failed", Entry.source_hash), else_=excluded.source_hash),
+        "last_seen_at": excluded.last_seen_at,
+        "last_poll_id": excluded.last_poll_id,
+        "last_outcome": case((keep_outcome, Entry.last_outcome), else_=excluded.last_outcome),
+        "last_error": excluded.last_error,
+        "guid": excluded.guid,
+        "url": excluded.url,
+        "canonical_url": excluded.canonical_url,
+    }
+    if decision is not None:
+        set_["story_id"] = excluded.story_id
+        set_["title"] = excluded.title
+        set_["content_hash"] = excluded.content_hash
+        if decision.method != "guid":
+            # How an entry is linked is decided on its first arrival; later versions keep it.
+            set_["role"] = excluded.role
+            set_["method"] = excluded.method
+            set_["similarity"] = excluded.similarity
+        elif decision.takeover:
+            set_["role"] = excluded.role
     session.execute(statement.on_conflict_do_update(index_elements=["feed_id", "key"], set_=set_))

@@ -13,10 +13,18 @@ from sqlalchemy import func, select
 
 from workers.celeryapp import FEEDS_QUEUE, STORIES_QUEUE, app
 from workers.store.db import transaction
-from workers.store.models import Entry, Feed, PollRun
+from workers.store.models import Decision, Entry, Feed, PollRun, StoryRevision
 from workers.store.models import Story as StoryRow
 
-__all__ = ["feed_status", "list_stories", "poll_summaries", "queue_status", "runs_settled", "workers_alive"]
+__all__ = [
+    "feed_status",
+    "list_stories",
+    "poll_summaries",
+    "queue_status",
+    "runs_settled",
+    "story_detail",
+    "workers_alive",
+]
 
 QUEUES = (FEEDS_QUEUE, STORIES_QUEUE)
 _FINAL = ("ok", "unchanged", "failed", "skipped")
@@ -101,6 +109,9 @@ def feed_status(database_url: str) -> list[dict[str, Any]]:
                 "last_error": feed.last_error,
                 "stories": stored.get(feed.id, 0),
                 "next_poll": _iso(feed.next_poll_at) if feed.enabled else None,
+                "priority": feed.priority,
+                "keyed_by": feed.key_by,
+                "keyed_by_reason": feed.key_by_reason,
             }
             for feed in feeds
         ]
@@ -154,7 +165,113 @@ def list_stories(
         query = query.where(StoryRow.fetched_at >= since)
     query = query.order_by(StoryRow.fetched_at.desc(), StoryRow.published_at.desc(), StoryRow.id).limit(limit)
     with transaction(database_url, readonly=True) as session:
-        return [_story_dict(row) for row in session.scalars(query)]
+        rows = list(session.scalars(query))
+        sources = _sources(session, [row.id for row in rows])
+        return [_story_dict(row) | {"sources": sources.get(row.id, [])} for row in rows]
+
+
+def story_detail(database_url: str, key: str) -> dict[str, Any] | None:
+    """A story with its sources, revisions (pending ones too) and dedup decisions.
+
+    `key` is a story id, an entry key (the id a duplicate arrived with) or an unambiguous prefix of either.
+    For an entry linked to another story, `duplicate_of` names that story.
+    """
+    with transaction(database_url, readonly=True) as session:
+        story_id = _resolve(session, key)
+        if story_id is None:
+            return None
+        row = session.get(StoryRow, story_id)
+        if row is None:
+            return None
+        revisions = session.scalars(
+            select(StoryRevision).where(StoryRevision.story_id == story_id).order_by(StoryRevision.revision)
+        )
+        decisions = session.scalars(
+            select(Decision)
+            .where((Decision.story_id == story_id) | (Decision.entry_key == key))
+            .order_by(Decision.created_at, Decision.id)
+        )
+        detail = _story_dict(row) | {
+            "status": row.status,
+            "locked": row.locked,
+            "canonical_url": row.canonical_url,
+            "sources": _sources(session, [story_id]).get(story_id, []),
+            "revisions": [
+                {
+                    "revision": r.revision,
+                    "state": r.state,
+                    "feed": r.feed_id,
+                    "entry_key": r.entry_key,
+                    "title": r.title,
+                    "reason": r.reason,
+                    "created_at": _iso(r.created_at),
+                }
+                for r in revisions
+            ],
+            "decisions": [
+                {
+                    "at": _iso(d.created_at),
+                    "feed": d.feed_id,
+                    "entry_key": d.entry_key,
+                    "poll_id": d.poll_id,
+                    "action": d.action,
+                    "method": d.method,
+                    "other_story_id": d.other_story_id,
+                    "similarity": d.similarity,
+                    "revision": d.revision,
+                    "reason": d.reason,
+                }
+                for d in decisions
+            ],
+        }
+        if key != story_id and not story_id.startswith(key):
+            detail["duplicate_of"] = story_id
+            detail["asked_for"] = key
+        return detail
+
+
+def _resolve(session: Any, key: str) -> str | None:
+    """The story id for a story id, an entry key, or a unique prefix of one (at least 8 characters)."""
+    if session.get(StoryRow, key) is not None:
+        return key
+    story_id = session.scalar(select(Entry.story_id).where(Entry.key == key, Entry.story_id.is_not(None)).limit(1))
+    if story_id or len(key) < 8:
+        return story_id
+    matches = session.scalars(select(StoryRow.id).where(StoryRow.id.startswith(key, autoescape=True)).limit(2)).all()
+    if len(matches) == 1:
+        return matches[0]
+    linked = session.scalars(
+        select(Entry.story_id).where(Entry.key.startswith(key, autoescape=True), Entry.story_id.is_not(None)).limit(2)
+    ).all()
+    return linked[0] if len(set(linked)) == 1 else None
+
+
+def _sources(session: Any, story_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """Every entry linked to each story: the primary (published) version first, then the duplicates."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    if not story_ids:
+        return found
+    rows = session.scalars(
+        select(Entry).where(Entry.story_id.in_(story_ids)).order_by(Entry.story_id, Entry.first_seen_at, Entry.key)
+    )
+    for entry in rows:
+        source = {
+            "feed": entry.feed_id,
+            "entry_key": entry.key,
+            "guid": entry.guid,
+            "url": entry.url,
+            "title": entry.title,
+            "role": entry.role or "primary",
+            "method": entry.method,
+            "similarity": entry.similarity,
+            "first_seen_at": _iso(entry.first_seen_at),
+        }
+        if source["role"] != "primary":
+            source["duplicate_of"] = entry.story_id
+        found.setdefault(entry.story_id, []).append(source)
+    for sources in found.values():
+        sources.sort(key=lambda s: s["role"] != "primary")
+    return found
 
 
 def _story_dict(row: StoryRow) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
                     Feed(
                         id=config.id, url=config.url, title=config.title, interval=config.interval,
                         language=config.language, attribution=config.attribution, tags=list(config.tags),
-                        enabled=config.enabled, origin="config", consecutive_errors=0,
+                        enabled=config.enabled, origin="config", consecutive_errors=0, priority=config.priority,
                     )
                 )  # fmt: skip
                 counts["added"] += 1
@@ -48,6 +48,7 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
             values = {
                 "url": config.url, "title": config.title, "interval": config.interval, "language": config.language,
                 "attribution": config.attribution, "tags": list(config.tags), "enabled": config.enabled,
+                "priority": config.priority,
             }  # fmt: skip
             if any(getattr(feed, key) != value for key, value in values.items()):
                 for key, value in values.items():

@@ -32,6 +32,13 @@ class Settings(BaseSettings):
     user_agent: str = "feedworkers/0.1 (newsroom ingest; +https://github.com/feedworkers/feedworkers)"
     # How often the scheduler looks for due feeds.
     tick_seconds: float = 10.0
+    # Near-duplicates: the word-3-gram Jaccard similarity at which a verified candidate is merged,
+    # how far back (days) a story can find its duplicate, and how many candidates are verified.
+    dedup_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
+    dedup_window_days: float = Field(default=7.0, gt=0.0)
+    dedup_max_candidates: int = Field(default=20, ge=1)
+    # Redis hashes per band and day of the near-duplicate index: about stories per day ÷ 64.
+    dedup_index_buckets: int = Field(default=2048, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -35,8 +35,10 @@ class Story:
     fetched_at: str = ""
     source_hash: str = ""
     poll_id: str | None = None
+    canonical_url: str | None = None
     # from the feed's configuration, copied in by the poller so story work needs no feed lookup
     language_hint: str | None = None
+    priority: int = 0
     attribution: str | None = None
     feed_tags: list[str] = field(default_factory=list)
     # clean

@@ -5,10 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 
-__all__ = ["Base", "Entry", "Feed", "PollRun", "Story", "StoryRevision", "UTCDateTime", "utcnow"]
+__all__ = [
+    "Base",
+    "Decision",
+    "Entry",
+    "Feed",
+    "PollRun",
+    "Story",
+    "StoryKey",
+    "StoryRevision",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -70,6 +82,11 @@ class Feed(Base):
     consecutive_errors: Mapped[int] = mapped_column(Integer, default=0)
     last_poll_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When duplicates meet, the version of the feed with the higher priority is the published one.
+    priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # "guid", or "link" once the feed's guids were found broken (`key_by_reason` says how).
+    key_by: Mapped[str] = mapped_column(String(10), default="guid", server_default="guid")
+    key_by_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class PollRun(Base):
@@ -93,7 +110,8 @@ class PollRun(Base):
 
 
 class Story(Base):
-    """A published story. `id` is the full SHA-256 key of its first feed entry."""
+    """A story. `id` is the full SHA-256 key of its first feed entry; `primary_key` the entry whose
+    version is published. `status` "removed" makes it a tombstone; `locked` keeps staff edits."""
 
     __tablename__ = "stories"
 
@@ -116,12 +134,18 @@ class Story(Base):
     revision: Mapped[int] = mapped_column(Integer, default=1)
     content_hash: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20), default="published")
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    primary_key: Mapped[str | None] = mapped_column(String(64))
+    locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_stories_fetched", "fetched_at"),)
 
 
 class StoryRevision(Base):
-    """Every published version of a story; (story_id, revision) is unique, so a redelivery adds none."""
+    """Every version of a story; (story_id, revision) is unique, so a redelivery adds none.
+
+    `state` is "published", or "pending" for a version that arrived while the story was locked.
+    """
 
     __tablename__ = "story_revisions"
 
@@ -131,6 +155,10 @@ class StoryRevision(Base):
     body_html: Mapped[str] = mapped_column(Text)
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default="published", server_default="published")
+    feed_id: Mapped[str | None] = mapped_column(String(100))
+    entry_key: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(Text)
 
 
 class Entry(Base):
@@ -138,6 +166,8 @@ class Entry(Base):
 
     `source_hash` is the hash of the raw entry; the poll's bulk check enqueues an entry only when it has no
     row here or its hash changed, so a message lost anywhere is enqueued again by the next poll.
+    An entry with a story is one of that story's sources: `role` "primary" (its version is published)
+    or "duplicate", with the `method` and `similarity` that linked it.
     """
 
     __tablename__ = "entries"
@@ -153,3 +183,43 @@ class Entry(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    role: Mapped[str | None] = mapped_column(String(20))
+    method: Mapped[str | None] = mapped_column(String(20))
+    similarity: Mapped[float | None] = mapped_column(Float)
+
+    __table_args__ = (Index("ix_entries_feed_canonical_url", "feed_id", "canonical_url"),)
+
+
+class StoryKey(Base):
+    """An exact identity a story has claimed across feeds: `kind` "url" (canonical URL) or "text"
+    (fingerprint of the folded title and body), `value` its SHA-256. The primary key makes the claim
+    race-free: two workers publishing the same text cannot both win it."""
+
+    __tablename__ = "story_keys"
+
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    story_id: Mapped[str] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Decision(Base):
+    """Why an entry became a new story, a revision, a linked duplicate, a pending version or nothing."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    story_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    feed_id: Mapped[str] = mapped_column(String(100))
+    entry_key: Mapped[str] = mapped_column(String(64), index=True)
+    poll_id: Mapped[str | None] = mapped_column(String(32))
+    action: Mapped[str] = mapped_column(String(20))
+    method: Mapped[str | None] = mapped_column(String(20))
+    other_story_id: Mapped[str | None] = mapped_column(String(64))
+    similarity: Mapped[float | None] = mapped_column(Float)
+    revision: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
