@@ -134,15 +134,16 @@ def run_once(cwd: Path, name: str) -> RunOnce:
 
 
 def summary_row(stdout: str, feed: str) -> dict[str, Any]:
-    """The poll summary table's row of `feed`: status, new, updated, skipped, errors."""
+    """The poll summary table's row of `feed`: status, new, updated, duplicates, skipped, errors."""
     match = re.search(
-        rf"^\W*{re.escape(feed)}\s*\W\s*(\S.*?)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W\s*(\d+)\s*\W*$",
+        rf"^\W*{re.escape(feed)}\s*\W\s*(\S.*?)" + r"\s*\W\s*(\d+)" * 5 + r"\s*\W*$",
         stdout,
         re.MULTILINE,
     )
     assert match, f"no summary row for {feed!r} in:\n{stdout}"
     status, *counts = match.groups()
-    return {"status": status, **dict(zip(("new", "updated", "skipped", "errors"), map(int, counts), strict=True))}
+    names = ("new", "updated", "duplicates", "skipped", "errors")
+    return {"status": status, **dict(zip(names, map(int, counts), strict=True))}
 
 
 @pytest.fixture

@@ -149,12 +149,13 @@ def _print_summary(settings: Any, poll_ids: list[str]) -> None:
 
     rows = poll_summaries(settings.resolved_database_url, poll_ids)
     table = Table(title="feedworkers: poll summary")
-    for column in ("feed", "status", "new", "updated", "skipped", "errors"):
+    counted = ("new", "updated", "duplicates", "skipped", "errors")
+    for column in ("feed", "status", *counted):
         table.add_column(column, justify="right" if column not in ("feed", "status") else "left")
     for row in rows:
-        table.add_row(row["feed"], row["status"], *(str(row[k]) for k in ("new", "updated", "skipped", "errors")))
-    total = {k: sum(r[k] for r in rows) for k in ("new", "updated", "skipped", "errors")}
-    table.add_row("total", "", *(str(total[k]) for k in ("new", "updated", "skipped", "errors")), style="bold")
+        table.add_row(row["feed"], row["status"], *(str(row[k]) for k in counted))
+    total = {k: sum(r[k] for r in rows) for k in counted}
+    table.add_row("total", "", *(str(total[k]) for k in counted), style="bold")
     console = Console(width=120)
     console.print(table)
     for row in rows:

@@ -56,7 +56,8 @@ def runs_settled(database_url: str, poll_ids: Sequence[str]) -> bool:
 
 
 def poll_summaries(database_url: str, poll_ids: Sequence[str]) -> list[dict[str, Any]]:
-    """Per poll run: feed, status, new, updated, skipped, errors and the error message."""
+    """Per poll run: feed, status, new, updated, duplicates (linked to another story), held (new versions
+    of locked stories), skipped, errors and the error message."""
     with transaction(database_url, readonly=True) as session:
         runs = {run.id: run for run in session.scalars(select(PollRun).where(PollRun.id.in_(list(poll_ids))))}
         outcomes = _outcomes(session, poll_ids)
@@ -74,6 +75,8 @@ def poll_summaries(database_url: str, poll_ids: Sequence[str]) -> list[dict[str,
                 "status": _status_text(run),
                 "new": counts["new"],
                 "updated": counts["updated"],
+                "duplicates": counts["merged"],
+                "held": counts["pending"],
                 "skipped": counts["skipped"] + run.unchanged + run.invalid,
                 "errors": counts["failed"] + (1 if run.state == "failed" else 0),
                 "pending": pending,
