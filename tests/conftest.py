@@ -71,12 +71,16 @@ def _reset_postgres(url: str) -> None:
 
 
 def _truncate(url: str) -> None:
+    """Empty the store and the near-duplicate index that points into it."""
+    from workers import dedup_index
+    from workers.broker import redis_client
     from workers.store.db import transaction
     from workers.store.models import Base
 
     with transaction(url) as session:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
+    dedup_index.clear(redis_client())
 
 
 @pytest.fixture

@@ -457,6 +457,67 @@ def eval_dedup(corpus_dir: Path, concurrency: int, as_json: bool, keep: Path | N
 
 
 @main.group()
+def bench() -> None:
+    """Measure the pipeline's parts at scale."""
+
+
+@bench.command("index")
+@click.option("--stories", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Stories indexed.")
+@click.option("--lookups", type=click.IntRange(min=2), default=10_000, show_default=True, help="Lookups timed.")
+@click.option("--buckets", type=click.IntRange(min=1), default=None, help="Hashes per band and day (default: 2048).")
+@click.option("--window-days", type=click.FloatRange(min=0, min_open=True), default=7.0, show_default=True)
+@click.option("--redis-url", help="Use this empty Redis database instead of a private server started for the run.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def bench_index(
+    stories: int, lookups: int, buckets: int | None, window_days: float, redis_url: str | None, as_json: bool
+) -> None:
+    """Fill the near-duplicate index with synthetic stories, then time lookups and weigh its memory.
+
+    Half the lookups are for indexed signatures (each must find its story), half for fresh ones. The
+    targets are a p99 lookup of at most 2 ms and at most 1 KiB of Redis memory per indexed story.
+
+    \b
+    Examples:
+      feedworkers bench index
+      feedworkers bench index --stories 20000 --lookups 2000
+      feedworkers bench index --buckets 4096 --json | jq .bytes_per_story
+    """
+    from workers.bench_index import bench_index as run_bench
+
+    try:
+        result = run_bench(stories, lookups, buckets, window_days, redis_url)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    targets = {
+        "lookup p99 ≤ 2 ms": result["lookup_p99_ms"] <= 2.0,
+        "memory ≤ 1 KiB per story": result["bytes_per_story"] <= 1024,
+    }
+    if as_json:
+        result["targets"] = {name: "PASS" if met else "MISS" for name, met in targets.items()}
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    latency = " ".join(f"{q} {result[f'lookup_{q}_ms']:.3f} ms" for q in ("p50", "p99", "max"))
+    rows = [
+        ("stories", f"{result['stories']:,} over {result['window_days']:g} days"),
+        ("layout", f"{result['bands']} bands × {result['buckets']} buckets per day, {result['index_keys']:,} keys"),
+        ("fill", f"{result['fill_seconds']:.1f} s ({result['inserts_per_second']:,} stories/s)"),
+        ("memory", f"{result['used_memory_bytes'] / 2**20:,.1f} MiB, {result['bytes_per_story']:.0f} B per story"),
+        (
+            "hashes (sample)",
+            f"{result['mean_fields_per_key']:g} fields on average, encodings {result['hash_encodings']}",
+        ),
+        ("lookup", latency),
+        ("stored found", f"{result['stored_found_rate']:.2%}"),
+        ("fresh candidates", f"{result['fresh_mean_candidates']:g} on average"),
+        ("redis", result["redis_version"]),
+    ]
+    for name, value in rows:
+        click.echo(f"{name:<17} {value}")
+    for name, met in targets.items():
+        click.echo(f"target {name}: {'PASS' if met else 'MISS'}")
+
+
+@main.group()
 def db() -> None:
     """Store maintenance."""
 

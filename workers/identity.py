@@ -52,8 +52,11 @@ def canonical_url(url: str | None) -> str | None:
     if not url:
         return None
     try:
-        normalised = url_normalize(url.strip())
-        parts = urlsplit(normalised or "")
+        given = urlsplit(url.strip())
+        # url_normalize would make "https://not a url" of any text: only absolute web URLs qualify.
+        if given.scheme.lower() not in ("http", "https") or not given.hostname or " " in given.netloc:
+            return None
+        parts = urlsplit(url_normalize(url.strip()) or "")
     except (ValueError, UnicodeError):
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -107,7 +110,8 @@ def numbers(text: str) -> set[str]:
 
 
 def facts(text: str) -> dict[str, set[str]]:
-    """Numbers and day or month names, grouped by the word before them ("am" → {"12", "donnerstag"})."""
+    """Numbers and day or month names, grouped by the word before them and by kind
+    ("am Donnerstag, 12. November" → {"am#": {"12"}, "am": {"donnerstag", "november"}})."""
     tokens = _FACT_TOKEN.findall(unicodedata.normalize("NFKC", text).casefold())
     found: dict[str, set[str]] = {}
     for i, token in enumerate(tokens):
@@ -117,8 +121,18 @@ def facts(text: str) -> dict[str, set[str]]:
         j = i - 1
         while j >= 0 and _is_fact(tokens[j]):
             j -= 1
-        found.setdefault(tokens[j] if j >= 0 else "", set()).add(re.sub(r"[.,:]", "", token))
+        word = tokens[j] if j >= 0 else ""
+        if token in _DAY_WORDS:
+            found.setdefault(word, set()).add(token)
+        else:
+            found.setdefault(word + "#", set()).add(_number(token))
     return found
+
+
+def _number(token: str) -> str:
+    """ "19.00" and "19:00" are "19" (a time); otherwise separators go, so "3.000" is "3000"."""
+    token = re.sub(r"^(\d{1,2})[.:]00$", r"\1", token)
+    return re.sub(r"[.,:]", "", token)
 
 
 def contradictions(ours: dict[str, set[str]], theirs: dict[str, set[str]]) -> list[tuple[str, set[str], set[str]]]:
@@ -126,7 +140,9 @@ def contradictions(ours: dict[str, set[str]], theirs: dict[str, set[str]]) -> li
     "um 18.30", "Bundesstraße 37" vs "Bundesstraße 3". A rewrite keeps its facts; a template report
     about another day, town or match changes them."""
     return [
-        (word, ours[word], theirs[word]) for word in ours.keys() & theirs.keys() if ours[word].isdisjoint(theirs[word])
+        (word.rstrip("#"), ours[word], theirs[word])
+        for word in ours.keys() & theirs.keys()
+        if ours[word].isdisjoint(theirs[word])
     ]
 
 

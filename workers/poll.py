@@ -224,7 +224,9 @@ def _previous_poll_settled(session: Session, feed: Feed) -> bool:
     if utcnow() - run.finished_at < _IN_FLIGHT_GRACE:
         return True
     stored = session.scalar(
-        select(func.count()).select_from(Entry).where(Entry.feed_id == feed.id, Entry.last_poll_id == run.id)
+        select(func.count())
+        .select_from(Entry)
+        .where(Entry.feed_id == feed.id, Entry.last_poll_id == run.id, Entry.last_outcome != "failed")
     )
     return bool(stored >= run.enqueued)
 

@@ -88,8 +88,15 @@ def record_failure(database_url: str, story: Story, error: str) -> None:
 
 
 def _lock_bands(session: Session, decision: Decision) -> None:
-    """Serialise near-duplicate decisions that could meet: two stories that share a band share a lock."""
-    if decision.bands is None or session.get_bind().dialect.name != "postgresql":
+    """Serialise near-duplicate decisions that could meet: two stories that share a band share a lock.
+
+    Must run before the index is read again. On SQLite the first statement takes the store's write lock
+    (BEGIN IMMEDIATE), which serialises every writer.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(text("SELECT 1"))
+        return
+    if decision.bands is None:
         return
     keys = sorted({value - (1 << 63) for value in decision.bands})
     session.execute(
@@ -135,12 +142,17 @@ def _insert_story(session: Session, story: Story, now: datetime) -> None:
     if claimed is None:
         msg = f"publish: story {story.id} of feed '{story.feed_id}' was published concurrently"
         raise Conflict(msg)
-    session.add(_revision(story, story.id, 1, "published", "first version", now))
+    _insert_revision(session, story, story.id, 1, "published", "first version", now)
 
 
 def _new_revision(session: Session, story: Story, decision: Decision, now: datetime) -> int:
-    """This version becomes the published one: revision n+1, by compare-and-set on revision n."""
-    revision = decision.revision + 1
+    """This version becomes the published one, by compare-and-set on the revision the decision saw.
+
+    It is numbered after every version so far, pending ones included (a locked story's pending versions
+    keep their numbers after it is unlocked).
+    """
+    latest = session.scalar(select(func.max(StoryRevision.revision)).where(StoryRevision.story_id == decision.story_id))
+    revision = max(latest or 0, decision.revision) + 1
     changed = session.execute(
         update(StoryRow)
         .where(
@@ -154,7 +166,7 @@ def _new_revision(session: Session, story: Story, decision: Decision, now: datet
     if changed != 1:
         msg = f"publish: story {decision.story_id} changed since revision {decision.revision} (feed '{story.feed_id}')"
         raise Conflict(msg)
-    session.add(_revision(story, decision.story_id, revision, "published", decision.reason, now))
+    _insert_revision(session, story, decision.story_id, revision, "published", decision.reason, now)
     # The previous primary source is now one of the linked ones.
     session.execute(
         update(Entry)
@@ -168,20 +180,23 @@ def _pending_revision(session: Session, story: Story, decision: Decision, now: d
     """The story is locked: keep the version beside it, numbered after every version so far."""
     latest = session.scalar(select(func.max(StoryRevision.revision)).where(StoryRevision.story_id == decision.story_id))
     revision = (latest or 0) + 1
+    _insert_revision(session, story, decision.story_id, revision, "pending", decision.reason, now)
+    return revision
+
+
+def _insert_revision(
+    session: Session, story: Story, story_id: str, revision: int, state: str, reason: str, now: datetime
+) -> None:
+    """Add a revision row; one numbered the same by a concurrent worker means: decide again."""
     claimed = session.execute(
         insert(session, StoryRevision)
-        .values(_revision_values(story, decision.story_id, revision, "pending", decision.reason, now))
+        .values(_revision_values(story, story_id, revision, state, reason, now))
         .on_conflict_do_nothing(index_elements=["story_id", "revision"])
         .returning(StoryRevision.revision)
     ).first()
     if claimed is None:
-        msg = f"publish: story {decision.story_id} got revision {revision} concurrently (feed '{story.feed_id}')"
+        msg = f"publish: story {story_id} got revision {revision} concurrently (feed '{story.feed_id}')"
         raise Conflict(msg)
-    return revision
-
-
-def _revision(story: Story, story_id: str, revision: int, state: str, reason: str, now: datetime) -> StoryRevision:
-    return StoryRevision(**_revision_values(story, story_id, revision, state, reason, now))
 
 
 def _revision_values(story: Story, story_id: str, revision: int, state: str, reason: str, now: datetime) -> dict:

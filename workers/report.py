@@ -227,7 +227,8 @@ def story_detail(database_url: str, key: str) -> dict[str, Any] | None:
                 for d in decisions
             ],
         }
-        if key != story_id and not story_id.startswith(key):
+        asked = next((source for source in detail["sources"] if source["entry_key"] == key), None)
+        if asked is not None and asked["role"] != "primary":
             detail["duplicate_of"] = story_id
             detail["asked_for"] = key
         return detail
