@@ -47,7 +47,8 @@ def test_run_publishes_answers_a_refetch_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert len(_stories(tmp_path, env)) == 5, (tmp_path / "run.log").read_text()[-2000:]
     assert refetch.returncode == 0, refetch.stderr
     total = next(line for line in refetch.stdout.splitlines() if "total" in line)
-    assert [cell.strip() for cell in total.split("│")[3:7]] == ["0", "0", "5", "0"], (
+    # new, updated, duplicates, skipped, errors
+    assert [cell.strip() for cell in total.split("│")[3:8]] == ["0", "0", "0", "5", "0"], (
         "forced: 5 re-processed, all skipped"
     )
     assert exit_code == 0

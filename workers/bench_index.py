@@ -1,9 +1,10 @@
 """A scale benchmark of the near-duplicate index: fill it with synthetic stories, then time lookups.
 
-The stories' insertion times are spread evenly over the window, so the index holds the per-day keys a
-real deployment holds at steady state; band values and story ids are random (a fixed seed makes runs
-comparable). By default the index lives in a private Redis server started for the run in a temporary
-folder and stopped afterwards; with `redis_url` an existing, empty database is used instead.
+The stories' insertion times are spread evenly over the window, so the index has the per-day keys of a
+real deployment; band values and story ids are random (a fixed seed makes runs comparable). By default
+the index lives in a private Redis server started for the run in a temporary folder and stopped
+afterwards; with `redis_url` (redis://, unix:// or redis+socket://) an existing, empty database is used
+instead, and the index keys are deleted from it afterwards.
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ def bench_index(
         raise ConfigError(msg)
     layout = IndexLayout(window_seconds=window_days * _DAY, **({"buckets": buckets} if buckets else {}))
     if redis_url:
-        client = redis.Redis.from_url(redis_url)
+        from workers.broker import _client  # the project's URL forms, including redis+socket://
+
+        client = _client(redis_url)
         keys = client.dbsize()
         if keys:
-            msg = f"bench: the Redis database at {redis_url} holds {keys} keys; the benchmark needs an empty one"
+            msg = f"bench: the Redis database at {redis_url} holds {keys} key(s); the benchmark needs an empty one"
             raise ConfigError(msg)
         try:
             return _run(client, layout, stories, lookups, seed)

@@ -288,12 +288,14 @@ def _print_status(report: dict[str, Any]) -> None:
         workers.add_row(row["worker"], str(row["pid"]), str(row["concurrency"]), ",".join(row["queues"]))
     console.print(workers)
     feeds = Table(title="feeds")
-    for column in ("feed", "enabled", "last poll", "HTTP", "errors", "stories", "next poll", "last error"):
+    for column in ("feed", "enabled", "last poll", "HTTP", "errors", "stories", "next poll", "keyed by", "last error"):
         feeds.add_column(column)
     for row in report["feeds"]:
+        keyed_by = row["keyed_by"] if not row["keyed_by_reason"] else f"{row['keyed_by']} ({row['keyed_by_reason']})"
         feeds.add_row(
             row["feed"], "yes" if row["enabled"] else "no", _short(row["last_poll"]), str(row["last_status"] or "-"),
-            str(row["consecutive_errors"]), str(row["stories"]), _short(row["next_poll"]), row["last_error"] or "",
+            str(row["consecutive_errors"]), str(row["stories"]), _short(row["next_poll"]), keyed_by,
+            row["last_error"] or "",
         )  # fmt: skip
     console.print(feeds)
 
@@ -465,7 +467,13 @@ def bench() -> None:
 @click.option("--stories", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Stories indexed.")
 @click.option("--lookups", type=click.IntRange(min=2), default=10_000, show_default=True, help="Lookups timed.")
 @click.option("--buckets", type=click.IntRange(min=1), default=None, help="Hashes per band and day (default: 2048).")
-@click.option("--window-days", type=click.FloatRange(min=0, min_open=True), default=7.0, show_default=True)
+@click.option(
+    "--window-days",
+    type=click.FloatRange(min=0, min_open=True),
+    default=7.0,
+    show_default=True,
+    help="Days the index covers; the stories' times are spread over them.",
+)
 @click.option("--redis-url", help="Use this empty Redis database instead of a private server started for the run.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def bench_index(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -37,8 +37,10 @@ Action = Literal["new", "update", "merge", "pending", "skip"]
 
 # Both versions having this many numbers the other lacks (scores, dates, figures) means other facts.
 _CONFLICTING_NUMBERS = 2
-# Share of capitalised words (names, places, and in German also nouns) two versions of a story keep.
-_MIN_NAME_OVERLAP = 0.5
+# Share of capitalised words (names, places, and in German also nouns) two versions of a story keep:
+# 0.62 or more for the agency rewrites of the dev corpus; template reports about other towns or teams
+# fall below it (they are stopped by their facts as well).
+_MIN_NAME_OVERLAP = 0.45
 _SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
 
 
@@ -106,7 +108,7 @@ def decide(settings: Settings, client: redis.Redis, story: Story) -> Decision:
             row = _story_row(session, best.story_id)
         if row is not None:
             duplicate = _duplicate(story, row, "near-dup", best.similarity, best.reason)
-            return _with(duplicate, bands=bands, considered=considered)
+            return replace(duplicate, bands=bands, considered=considered)
     closest = max(verdicts, key=lambda v: v.similarity, default=None)
     reason = "first time seen; no similar story"
     if closest is not None:
@@ -135,7 +137,7 @@ def verify(story: Story, candidate_text: str, threshold: float) -> tuple[float, 
         return similarity, False, f"similarity {similarity:.2f} below threshold {threshold:.2f}"
     conflicts = contradictions(facts(story.body_text), facts(candidate_text))
     if conflicts:
-        word, ours_, theirs_ = sorted(conflicts)[0]
+        word, ours_, theirs_ = min(conflicts, key=lambda conflict: conflict[0])
         shown = f"'{word} {'/'.join(sorted(ours_))}' vs '{word} {'/'.join(sorted(theirs_))}'"
         return similarity, False, f"similarity {similarity:.2f} but the facts differ ({shown})"
     only_ours = numbers(story.body_text) - numbers(candidate_text)
@@ -266,9 +268,3 @@ def _rows_by_ref(session: Session, refs: Iterable[bytes]) -> list[Row]:
 
 def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
-
-
-def _with(decision: Decision, **changes: object) -> Decision:
-    from dataclasses import replace
-
-    return replace(decision, **changes)  # type: ignore[arg-type]

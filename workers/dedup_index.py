@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import redis
 from datasketch import MinHash
@@ -149,15 +149,11 @@ def clear(client: redis.Redis) -> int:
     return deleted
 
 
-_scripts: dict[tuple[int, str], object] = {}
+_scripts: dict[tuple[int, str], Any] = {}
 
 
-def _script(client: redis.Redis, source: str):  # noqa: ANN202 - redis-py's Script type is untyped
+def _script(client: redis.Redis, source: str) -> Any:  # redis-py's Script objects are untyped
     key = (id(client), source)
     if key not in _scripts:
         _scripts[key] = client.register_script(source)
     return _scripts[key]
-
-
-def refs_of(story_ids: Iterable[str]) -> Sequence[bytes]:
-    return [story_ref(story_id) for story_id in story_ids]

@@ -14,8 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -217,8 +217,9 @@ def _first_record(labels: dict[str, Any], record: dict[str, Any]) -> str:
     """The version-1 record of an entry (or its own id when it first appeared in the second poll)."""
     if record.get("version", 1) == 1:
         return record["id"]
+    name = record["feed_file"].split("/")[-1]
     for other in labels["stories"]:
-        if other["guid"] == record["guid"] and other["feed_file"].split("/")[-1] == record["feed_file"].split("/")[-1]:
-            if other.get("version", 1) == 1:
-                return other["id"]
+        same_entry = other["guid"] == record["guid"] and other["feed_file"].split("/")[-1] == name
+        if same_entry and other.get("version", 1) == 1:
+            return other["id"]
     return record["id"]
