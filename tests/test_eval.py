@@ -15,10 +15,11 @@ CORPUS = Path(__file__).parent / "data" / "corpus"
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _eval(corpus: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _eval(corpus: Path, *args: str, **settings: str) -> subprocess.CompletedProcess[str]:
     # The command makes its own data folder, Redis and store; only the clean rules come from the config.
     env = {key: value for key, value in os.environ.items() if not key.startswith("FEEDWORKERS_")}
     env["FEEDWORKERS_CONFIG_DIR"] = str(ROOT / "config")
+    env.update(settings)
     return subprocess.run(
         [str(FEEDWORKERS), "eval", "dedup", str(corpus), *args],
         env=env, capture_output=True, text=True, timeout=600, check=False,
@@ -38,6 +39,18 @@ def test_the_dev_corpus_meets_the_dedup_targets():
     assert score["recall"] >= 0.95, score["missed_pairs"]
     assert score["hard_negatives_merged"] == []
     assert score["update_accuracy"] == 1.0, score["wrong_updates"]
+
+
+@pytest.mark.slow
+def test_the_threshold_being_tuned_is_the_one_evaluated_and_misses_are_listed():
+    """An operator trying a stricter threshold sees the rewrites it would miss, pair by pair."""
+    result = _eval(CORPUS, FEEDWORKERS_DEDUP_THRESHOLD="0.9")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    recall = float(result.stdout.split("recall ")[1].split()[0])
+    assert recall < 0.95
+    assert "missed pair: dev-" in result.stdout
+    assert "hard negatives merged: 0 of 8" in result.stdout
 
 
 def test_a_folder_without_labels_is_refused_with_what_it_must_hold(tmp_path):

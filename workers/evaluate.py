@@ -28,6 +28,8 @@ from workers.store.models import Decision, Entry, utcnow
 
 __all__ = ["DedupScore", "evaluate_dedup"]
 
+_TUNING = ("FEEDWORKERS_DEDUP_", "FEEDWORKERS_LANGUAGES")
+
 
 @dataclass(slots=True)
 class DedupScore:
@@ -91,7 +93,12 @@ def evaluate_dedup(corpus: Path, *, clean_file: Path, concurrency: int = 2, keep
         config.mkdir(parents=True, exist_ok=True)
         shutil.copy(clean_file, config / "clean.yaml")
         database_url = f"sqlite:///{(workdir / 'eval.db').resolve()}"
-        environment = {key: value for key, value in os.environ.items() if not key.startswith("FEEDWORKERS_")}
+        # A private data folder, Redis and store; the tuning settings (FEEDWORKERS_DEDUP_*) are what is evaluated.
+        environment = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("FEEDWORKERS_") or key.startswith(_TUNING)
+        }
         environment |= {
             "FEEDWORKERS_CONFIG_DIR": str(config),
             "FEEDWORKERS_DATA_DIR": str(workdir / "data"),
