@@ -1,6 +1,6 @@
 """A scale benchmark of the near-duplicate index: fill it with synthetic stories, then time lookups.
 
-The stories' insertion times are spread evenly over the window, so the index has the per-day keys of a
+The stories' insertion times are spread evenly over the window, so the index has the per-slot keys of a
 real deployment; band values and story ids are random (a fixed seed makes runs comparable). By default
 the index lives in a private Redis server started for the run in a temporary folder and stopped
 afterwards; with `redis_url` (redis://, unix:// or redis+socket://) an existing, empty database is used
@@ -71,9 +71,10 @@ def bench_index(
 
 def _run(client: redis.Redis, layout: IndexLayout, stories: int, lookups: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    # The window starts at noon (UTC), so its first and last days are partly covered as in real use, and
-    # ends half a day or more from now: expiry times are absolute, and no key may expire during the run.
-    start = (int((time.time() - layout.window_seconds) // _DAY) + 1) * _DAY + _DAY / 2
+    # The window starts mid-slot, so its first and last slots are partly covered as in real use, and ends
+    # half a slot or more from now: expiry times are absolute, and no key may expire during the run.
+    slot = layout.slot_seconds
+    start = (int((time.time() - layout.window_seconds) // slot) + 1) * slot + slot / 2
     end = start + layout.window_seconds
     stored_count = min(lookups // 2, stories)
     wanted = set(random.Random(seed + 1).sample(range(stories), stored_count))
@@ -87,11 +88,10 @@ def _run(client: redis.Redis, layout: IndexLayout, stories: int, lookups: int, s
         now = start + (i + 0.5) * layout.window_seconds / stories
         bands = tuple(rng.getrandbits(64) for _ in range(BANDS))
         story_id = f"{rng.getrandbits(256):064x}"
-        day = int(now // _DAY)
-        expire_at = int((day + 1) * _DAY + layout.window_seconds)
+        slot = layout.slot(now)
         ref = dedup_index.story_ref(story_id)
-        args = [ref, expire_at, dedup_index._MAX_REFS, *layout.fields(bands)]
-        add(keys=layout.keys(day, bands), args=args, client=pipe)
+        args = [ref, layout.expire_at(slot), dedup_index._MAX_REFS, *layout.fields(bands)]
+        add(keys=layout.keys(slot, bands), args=args, client=pipe)
         if i in wanted:
             stored.append((bands, ref))
         if len(pipe) >= _BATCH:
@@ -128,6 +128,7 @@ def _run(client: redis.Redis, layout: IndexLayout, stories: int, lookups: int, s
         "buckets": layout.buckets,
         "bands": BANDS,
         "window_days": layout.window_seconds / _DAY,
+        "slot_hours": layout.slot_seconds / 3600,
         "fill_seconds": round(fill_seconds, 2),
         "inserts_per_second": round(stories / fill_seconds),
         "used_memory_bytes": memory_after - memory_before,

@@ -507,7 +507,13 @@ def bench_index(
     latency = " ".join(f"{q} {result[f'lookup_{q}_ms']:.3f} ms" for q in ("p50", "p99", "max"))
     rows = [
         ("stories", f"{result['stories']:,} over {result['window_days']:g} days"),
-        ("layout", f"{result['bands']} bands × {result['buckets']} buckets per day, {result['index_keys']:,} keys"),
+        (
+            "layout",
+            (
+                f"{result['bands']} bands × {result['buckets']} buckets per slot of {result['slot_hours']:g} h, "
+                f"{result['index_keys']:,} keys"
+            ),
+        ),
         ("fill", f"{result['fill_seconds']:.1f} s ({result['inserts_per_second']:,} stories/s)"),
         ("memory", f"{result['used_memory_bytes'] / 2**20:,.1f} MiB, {result['bytes_per_story']:.0f} B per story"),
         (

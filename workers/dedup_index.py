@@ -5,11 +5,12 @@ Two texts share at least one band with probability 1 − (1 − J²)³², where 
 similarity: 0.95 at J = 0.3, 0.996 at J = 0.4, about 0.0001 for unrelated news. The index only proposes
 candidates; the dedup stage verifies each one against the store before merging.
 
-Layout, chosen so a million stories fit in well under 1 KiB each: band values are spread over
-`buckets` small Redis hashes per band and day (small hashes are stored compactly by Redis), the field
-is 5 bytes of the band value, the value the 8-byte story references that share it. Each day's keys
-expire when the window has passed over them, so memory is bounded by the window. A lookup is one Lua
-call that reads every band of every day in the window.
+Layout, chosen so a million stories fit in well under 1 KiB each: time is cut into slots of a quarter
+window; band values are spread over `buckets` small Redis hashes per band and slot (small hashes are
+stored compactly by Redis), the field is 5 bytes of the band value, the value the 8-byte story references
+that share it. A slot's keys expire when the window has passed over them, so memory is bounded by the
+window. A lookup is one Lua call that reads every band of the five slots the window touches, building
+the key names itself (so the index needs a single Redis, not a cluster).
 """
 
 from __future__ import annotations
@@ -58,13 +59,16 @@ for i, key in ipairs(KEYS) do
 end
 return 1
 """
-# KEYS are days × bands, band-major within each day; ARGV the band fields in band order.
+# ARGV: key prefix, first and last slot, then each band's bucket, then each band's field.
 _QUERY = """
-local bands = #ARGV
+local prefix, first, last = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local bands = (#ARGV - 3) / 2
 local found = {}
-for i, key in ipairs(KEYS) do
-  local refs = redis.call('HGET', key, ARGV[((i - 1) % bands) + 1])
-  if refs then found[#found + 1] = refs end
+for slot = first, last do
+  for b = 1, bands do
+    local refs = redis.call('HGET', prefix .. ':' .. slot .. ':' .. (b - 1) .. ':' .. ARGV[3 + b], ARGV[3 + bands + b])
+    if refs then found[#found + 1] = refs end
+  end
 end
 return found
 """
@@ -72,17 +76,36 @@ return found
 
 @dataclass(frozen=True, slots=True)
 class IndexLayout:
-    """How the index is cut: the window it covers and the number of hashes per band and day."""
+    """How the index is cut: the window it covers and the number of hashes per band and slot."""
 
     window_seconds: float = 7 * _DAY
-    buckets: int = 2048
+    buckets: int = 4096
 
-    def days(self, now: float) -> range:
-        """The day numbers a lookup at `now` must read."""
-        return range(int((now - self.window_seconds) // _DAY), int(now // _DAY) + 1)
+    @property
+    def slot_seconds(self) -> int:
+        return max(3600, int(self.window_seconds // 4))
 
-    def keys(self, day: int, bands: Signature) -> list[str]:
-        return [f"{_PREFIX}:{day}:{band}:{value % self.buckets}" for band, value in enumerate(bands)]
+    @property
+    def prefix(self) -> str:
+        # The slot length is part of the name: another window starts a new index instead of misreading one.
+        return f"{_PREFIX}:{self.slot_seconds}"
+
+    def slot(self, now: float) -> int:
+        return int(now // self.slot_seconds)
+
+    def slots(self, now: float) -> range:
+        """The slots a lookup at `now` must read: every one the window reaches into."""
+        return range(self.slot(now - self.window_seconds), self.slot(now) + 1)
+
+    def expire_at(self, slot: int) -> int:
+        """When a slot's keys go: the window has passed over its last second."""
+        return int((slot + 1) * self.slot_seconds + self.window_seconds)
+
+    def keys(self, slot: int, bands: Signature) -> list[str]:
+        return [f"{self.prefix}:{slot}:{band}:{bucket}" for band, bucket in enumerate(self.buckets_of(bands))]
+
+    def buckets_of(self, bands: Signature) -> list[int]:
+        return [value % self.buckets for value in bands]
 
     def fields(self, bands: Signature) -> list[bytes]:
         return [(value // self.buckets % (1 << 40)).to_bytes(5, "big") for value in bands]
@@ -115,20 +138,19 @@ def story_ref(story_id: str) -> bytes:
 
 def add(client: redis.Redis, layout: IndexLayout, bands: Signature, story_id: str, now: float | None = None) -> None:
     """Index `bands` as belonging to `story_id` for the next `window_seconds`."""
-    now = time.time() if now is None else now
-    day = int(now // _DAY)
-    expire_at = int((day + 1) * _DAY + layout.window_seconds)
+    slot = layout.slot(time.time() if now is None else now)
     script = _script(client, _ADD)
-    script(keys=layout.keys(day, bands), args=[story_ref(story_id), expire_at, _MAX_REFS, *layout.fields(bands)])
+    args = [story_ref(story_id), layout.expire_at(slot), _MAX_REFS, *layout.fields(bands)]
+    script(keys=layout.keys(slot, bands), args=args)
 
 
 def candidates(
     client: redis.Redis, layout: IndexLayout, bands: Signature, now: float | None = None
 ) -> list[tuple[bytes, int]]:
     """References of indexed stories sharing a band with `bands`, with how many bands, most first."""
-    now = time.time() if now is None else now
-    keys = [key for day in layout.days(now) for key in layout.keys(day, bands)]
-    found = _script(client, _QUERY)(keys=keys, args=layout.fields(bands))
+    slots = layout.slots(time.time() if now is None else now)
+    args = [layout.prefix, slots.start, slots.stop - 1, *layout.buckets_of(bands), *layout.fields(bands)]
+    found = _script(client, _QUERY)(keys=[], args=args)
     counts: Counter[bytes] = Counter()
     for refs in found:
         counts.update({refs[i : i + _REF_BYTES] for i in range(0, len(refs), _REF_BYTES)})

@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     dedup_threshold: float = Field(default=0.3, gt=0.0, le=1.0)
     dedup_window_days: float = Field(default=7.0, gt=0.0)
     dedup_max_candidates: int = Field(default=20, ge=1)
-    # Redis hashes per band and day of the near-duplicate index: about stories per day ÷ 64.
-    dedup_index_buckets: int = Field(default=2048, ge=1)
+    # Redis hashes per band and time slot (a quarter window) of the near-duplicate index: about stories
+    # per window ÷ 250 keeps each one small and compact.
+    dedup_index_buckets: int = Field(default=4096, ge=1)
 
     @property
     def resolved_database_url(self) -> str:
