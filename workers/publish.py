@@ -31,6 +31,9 @@ from workers.story import Story
 
 __all__ = ["Conflict", "publish", "record_failure"]
 
+# Core tables: the ORM's per-statement bookkeeping costs more than these plain inserts do.
+_STORIES, _REVISIONS, _KEYS = StoryRow.__table__, StoryRevision.__table__, StoryKey.__table__
+_ENTRIES, _DECISIONS = Entry.__table__, DecisionRow.__table__
 _OUTCOMES = {"new": "new", "update": "updated", "merge": "merged", "pending": "pending", "skip": "skipped"}
 
 
@@ -59,8 +62,8 @@ def publish(settings: Settings, client: redis.Redis, story: Story, decision: Dec
             _claim_keys(session, story, decision.story_id, strict=decision.action == "new")
         outcome = _OUTCOMES[decision.action]
         _mark_seen(session, story, decision, outcome, None, now)
-        session.add(
-            DecisionRow(
+        session.execute(
+            _DECISIONS.insert().values(
                 story_id=decision.story_id,
                 feed_id=story.feed_id,
                 entry_key=story.id,
@@ -137,7 +140,7 @@ def _insert_story(session: Session, story: Story, now: datetime) -> None:
         "status": "published",
     }
     claimed = session.execute(
-        insert(session, StoryRow).values(values).on_conflict_do_nothing(index_elements=["id"]).returning(StoryRow.id)
+        insert(session, _STORIES).values(values).on_conflict_do_nothing(index_elements=["id"]).returning(_STORIES.c.id)
     ).first()
     if claimed is None:
         msg = f"publish: story {story.id} of feed '{story.feed_id}' was published concurrently"
@@ -189,10 +192,10 @@ def _insert_revision(
 ) -> None:
     """Add a revision row; one numbered the same by a concurrent worker means: decide again."""
     claimed = session.execute(
-        insert(session, StoryRevision)
+        insert(session, _REVISIONS)
         .values(_revision_values(story, story_id, revision, state, reason, now))
         .on_conflict_do_nothing(index_elements=["story_id", "revision"])
-        .returning(StoryRevision.revision)
+        .returning(_REVISIONS.c.revision)
     ).first()
     if claimed is None:
         msg = f"publish: story {story_id} got revision {revision} concurrently (feed '{story.feed_id}')"
@@ -220,10 +223,10 @@ def _claim_keys(session: Session, story: Story, story_id: str, *, strict: bool) 
         if not value:
             continue
         claimed = session.execute(
-            insert(session, StoryKey)
+            insert(session, _KEYS)
             .values(kind=kind, value=value, story_id=story_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["kind", "value"])
-            .returning(StoryKey.story_id)
+            .returning(_KEYS.c.story_id)
         ).first()
         if claimed is None and strict:
             owner = session.scalar(select(StoryKey.story_id).where(StoryKey.kind == kind, StoryKey.value == value))
@@ -258,7 +261,7 @@ def _mark_seen(
         values["role"] = "primary" if primary else "duplicate"
         values["method"] = "new" if decision.action == "new" else decision.method
         values["similarity"] = decision.similarity
-    statement = insert(session, Entry).values(values)
+    statement = insert(session, _ENTRIES).values(values)
     excluded = statement.excluded
     # A redelivered message of the same poll must not turn "new" into "skipped"; a retry may mend "failed".
     keep_outcome = and_(Entry.last_poll_id == excluded.last_poll_id, Entry.last_outcome != "failed")
