@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from workers.dedup import verify
-from workers.identity import canonical_url, contradictions, facts, text_fingerprint, url_key
+from workers.identity import canonical_url, contradictions, dateline_place, facts, text_fingerprint, url_key
 from workers.story import Story
 
 CORPUS = Path(__file__).parent / "data" / "corpus"
@@ -447,3 +447,53 @@ def test_tricky_look_alikes(ours: str, theirs: str, merge: bool, reason: str) ->
     similarity, merged, why = verify(_story(ours), theirs, THRESHOLD)
     assert merged is merge, f"similarity {similarity:.2f}: {why}"
     assert reason in why
+
+
+# --- datelines -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "place"),
+    [
+        pytest.param("BRÜSSEL (ndw): Die Minister einigten sich.", "brüssel", id="agency-caps"),
+        pytest.param("Brüssel (dnk) – Die Minister einigten sich.", "brüssel", id="agency-name"),
+        pytest.param("LUDWIGSHAFEN AM RHEIN (ndw): Eine Halle brannte.", "ludwigshafen", id="caps-several-words"),
+        pytest.param("Viernheim, 9. November 2026 – Die Firma eröffnet.", "viernheim", id="press-release-date"),
+        pytest.param("Neustadt an der Weinstraße, 9. November 2026 – Das Team.", "neustadt", id="town-with-an-der"),
+        pytest.param("Kiel. Mehrere Staaten wollen kooperieren.", "kiel", id="name-and-full-stop"),
+        pytest.param("FRANKFURT/MAIN (ndw): Der Dax schloss höher.", "frankfurt", id="slash"),
+        pytest.param("WHITEHAVEN, England (CWS) — The home side won.", "whitehaven", id="english-wire"),
+        pytest.param("Die Stadt Speyer will im Sommer, so der Plan, bauen.", None, id="ordinary-sentence"),
+        pytest.param("Der Weihnachtsmarkt öffnet. Er hat 40 Buden.", None, id="no-dateline"),
+    ],
+)
+def test_the_dateline_place_is_read_from_how_wire_copy_opens(text: str, place: str | None) -> None:
+    assert dateline_place(text) == place
+
+
+POLICE_TEMPLATE = (
+    "{town}: Unbekannte sind in der Nacht zum Montag in ein Geschäft in der Innenstadt eingebrochen. Die Täter "
+    "hebelten gegen 3 Uhr die Hintertür auf und durchsuchten die Verkaufsräume. Sie erbeuteten Bargeld in Höhe "
+    "von etwa 500 Euro. Der Sachschaden wird auf rund 1.000 Euro geschätzt. Die Polizei bittet Zeugen, die "
+    "verdächtige Personen beobachtet haben, sich beim zuständigen Revier zu melden. Hinweise nimmt die "
+    "Kriminalpolizei unter der bekannten Rufnummer entgegen."
+)
+
+
+def test_template_reports_filed_from_other_towns_stay_apart_even_with_the_same_figures() -> None:
+    """Two police reports alike to the last number are still two burglaries when filed from two towns."""
+    similarity, merge, reason = verify(
+        _story(POLICE_TEMPLATE.format(town="WEINHEIM")), POLICE_TEMPLATE.format(town="HEMSBACH"), 0.3
+    )
+
+    assert similarity > 0.8
+    assert not merge
+    assert "datelines differ (weinheim vs hemsbach)" in reason
+
+
+def test_the_same_dispatch_with_the_dateline_written_another_way_is_merged() -> None:
+    similarity, merge, _ = verify(
+        _story(POLICE_TEMPLATE.format(town="WEINHEIM (ndw)")), POLICE_TEMPLATE.format(town="Weinheim (dnk) –"), 0.3
+    )
+
+    assert merge and similarity > 0.8

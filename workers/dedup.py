@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from workers import dedup_index
 from workers.dedup_index import IndexLayout, Signature
-from workers.identity import contradictions, facts, numbers, shingles, url_key, words
+from workers.identity import contradictions, dateline_place, facts, numbers, shingles, url_key, words
 from workers.settings import Settings
 from workers.store.db import transaction
 from workers.store.models import Entry, Feed, StoryKey
@@ -145,6 +145,9 @@ def verify(story: Story, candidate_text: str, threshold: float) -> tuple[float, 
     if len(only_ours) >= _CONFLICTING_NUMBERS and len(only_theirs) >= _CONFLICTING_NUMBERS:
         shown = f"{', '.join(sorted(only_ours)[:4])} vs {', '.join(sorted(only_theirs)[:4])}"
         return similarity, False, f"similarity {similarity:.2f} but the numbers differ ({shown})"
+    places = dateline_place(story.body_text), dateline_place(candidate_text)
+    if all(places) and places[0] != places[1]:
+        return similarity, False, f"similarity {similarity:.2f} but the datelines differ ({places[0]} vs {places[1]})"
     names_ours, names_theirs = _names(story.body_text), _names(candidate_text)
     if names_ours and names_theirs:
         overlap = len(names_ours & names_theirs) / len(names_ours | names_theirs)

@@ -16,6 +16,7 @@ from url_normalize import url_normalize
 __all__ = [
     "canonical_url",
     "contradictions",
+    "dateline_place",
     "facts",
     "fold_text",
     "numbers",
@@ -148,3 +149,19 @@ def contradictions(ours: dict[str, set[str]], theirs: dict[str, set[str]]) -> li
 
 def _is_fact(token: str) -> bool:
     return token in _DAY_WORDS or any(c.isdigit() for c in token)
+
+
+# "BRÜSSEL (ndw):", "WHITEHAVEN, England (CWS) —", "Brüssel (dnk) –", "Viernheim, 9. November 2026 –",
+# "Kiel. Mehrere …", "LADENBURG: Bei …": the place a story was filed from, as wire copy opens.
+_DATELINE_CAPS = re.compile(r"^([A-ZÄÖÜ][A-ZÄÖÜß/\-]+)(?:[ A-ZÄÖÜß/\-]*)\s*[(:,]")
+_DATELINE_NAME = re.compile(
+    r"^([A-ZÄÖÜ][\wäöüß\-/]+)(?: (?:an der|an|am|im|in der|bei|ob der) [A-ZÄÖÜ][\wäöüß\-]+| [A-ZÄÖÜ][\wäöüß\-]+)?"
+    r"(?: \(|, ?\d|\. )"
+)
+
+
+def dateline_place(text: str) -> str | None:
+    """The first word of the story's dateline, case-folded ("brüssel"), or None when it has none."""
+    head = text.lstrip()[:80]
+    match = _DATELINE_CAPS.match(head) or _DATELINE_NAME.match(head)
+    return re.split(r"[/\-]", match.group(1))[0].casefold() if match else None
