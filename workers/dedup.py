@@ -102,13 +102,11 @@ def decide(settings: Settings, client: redis.Redis, story: Story) -> Decision:
         if bands is None:
             return Decision("new", story.id, reason="first time seen; too short for near-duplicate search")
         verdicts, considered = _near_duplicates(session, settings, client, story, bands, frozenset())
-    best = max((v for v in verdicts if v.merge), key=lambda v: v.similarity, default=None)
-    if best is not None:
-        with transaction(settings.resolved_database_url, readonly=True) as session:
-            row = _story_row(session, best.story_id)
-        if row is not None:
-            duplicate = _duplicate(story, row, "near-dup", best.similarity, best.reason)
-            return replace(duplicate, bands=bands, considered=considered)
+        best = max((v for v in verdicts if v.merge), key=lambda v: v.similarity, default=None)
+        row = _story_row(session, best.story_id) if best is not None else None
+    if best is not None and row is not None:
+        duplicate = _duplicate(story, row, "near-dup", best.similarity, best.reason)
+        return replace(duplicate, bands=bands, considered=considered)
     closest = max(verdicts, key=lambda v: v.similarity, default=None)
     reason = "first time seen; no similar story"
     if closest is not None:
