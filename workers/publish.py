@@ -54,7 +54,7 @@ def publish(settings: Settings, client: redis.Redis, story: Story, decision: Dec
                 raise Conflict(msg)
             _insert_story(session, story, now)
             revision = 1
-        elif decision.action in ("update", "merge") and (decision.action == "update" or decision.takeover):
+        elif decision.action == "update" or (decision.action == "merge" and decision.takeover):
             revision = _new_revision(session, story, decision, now)
         elif decision.action == "pending":
             revision = _pending_revision(session, story, decision, now)
