@@ -17,7 +17,9 @@ __all__ = ["MIN_INTERVAL", "FeedConfig", "load_feeds"]
 MIN_INTERVAL = 30
 _FEED_ID = re.compile(r"^[a-z0-9-]+$")
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
-_KNOWN_KEYS = {"id", "url", "interval", "language", "attribution", "tags", "enabled", "title", "priority"}
+_KNOWN_KEYS = {
+    "id", "url", "interval", "language", "attribution", "tags", "enabled", "title", "priority", "full_text", "category",
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +35,8 @@ class FeedConfig:
     enabled: bool = True
     title: str | None = None
     priority: int = 0
+    full_text: bool = False
+    category: str | None = None
 
 
 def load_feeds(path: Path) -> list[FeedConfig]:
@@ -124,6 +128,14 @@ def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
     if isinstance(priority, bool) or not isinstance(priority, int):
         msg = f"{where}: priority must be a whole number (higher wins when duplicates meet), got {priority!r}"
         raise ConfigError(msg)
+    full_text = raw.get("full_text", False)
+    if not isinstance(full_text, bool):
+        msg = f"{where}: full_text must be true or false, got {full_text!r}"
+        raise ConfigError(msg)
+    category = raw.get("category")
+    if category is not None and (not isinstance(category, str) or not category.strip()):
+        msg = f"{where}: category must be the name of a category in tags.yaml, got {category!r}"
+        raise ConfigError(msg)
     return FeedConfig(
         id=feed_id,
         url=url,
@@ -134,4 +146,6 @@ def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
         enabled=enabled,
         title=str(title) if title is not None else None,
         priority=priority,
+        full_text=full_text,
+        category=category.strip() if category else None,
     )

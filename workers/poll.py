@@ -141,6 +141,8 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
     for story in fresh:
         story.poll_id = poll_id
         story.priority = feed.priority
+        story.full_text = feed.full_text
+        story.category_hint = feed.category_hint
         story.attribution = feed.attribution
         story.feed_tags = list(feed.tags or [])
     # Enqueue before the validators are stored: if enqueueing fails, the next poll fetches in full.

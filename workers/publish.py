@@ -128,6 +128,15 @@ def _story_values(story: Story) -> dict[str, object]:
         "content_hash": story.content_hash,
         "feed_id": story.feed_id,
         "primary_key": story.id,
+        "word_count": story.word_count,
+        "lead_image": story.lead_image,
+        "body_source": story.body_source,
+        "persons": story.persons,
+        "organizations": story.organizations,
+        "places": story.places,
+        "category": story.category,
+        "regional": story.regional,
+        "keywords": story.keywords,
     }
 
 

@@ -297,6 +297,15 @@ def _story_dict(row: StoryRow) -> dict[str, Any]:
         "fetched_at": _iso(row.fetched_at),
         "updated_at": _iso(row.updated_at),
         "revision": row.revision,
+        "word_count": row.word_count,
+        "lead_image": row.lead_image,
+        "body_source": row.body_source,
+        "persons": row.persons,
+        "organizations": row.organizations,
+        "places": row.places,
+        "category": row.category,
+        "regional": row.regional,
+        "keywords": row.keywords,
     }
 
 

@@ -37,6 +37,7 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
                         id=config.id, url=config.url, title=config.title, interval=config.interval,
                         language=config.language, attribution=config.attribution, tags=list(config.tags),
                         enabled=config.enabled, origin="config", consecutive_errors=0, priority=config.priority,
+                        full_text=config.full_text, category_hint=config.category,
                     )
                 )  # fmt: skip
                 counts["added"] += 1
@@ -48,7 +49,7 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
             values = {
                 "url": config.url, "title": config.title, "interval": config.interval, "language": config.language,
                 "attribution": config.attribution, "tags": list(config.tags), "enabled": config.enabled,
-                "priority": config.priority,
+                "priority": config.priority, "full_text": config.full_text, "category_hint": config.category,
             }  # fmt: skip
             if any(getattr(feed, key) != value for key, value in values.items()):
                 for key, value in values.items():

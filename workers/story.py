@@ -41,6 +41,8 @@ class Story:
     priority: int = 0
     attribution: str | None = None
     feed_tags: list[str] = field(default_factory=list)
+    full_text: bool = False
+    category_hint: str | None = None
     # clean
     body_html: str = ""
     body_text: str = ""
@@ -48,9 +50,19 @@ class Story:
     credits: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     content_hash: str = ""
+    word_count: int = 0
+    lead_image: str | None = None
+    # where the body came from: "feed", or "full_text" when the article page was extracted
+    body_source: str = "feed"
     # tag
     language: str | None = None
     tags: list[str] = field(default_factory=list)
+    persons: list[str] = field(default_factory=list)
+    organizations: list[str] = field(default_factory=list)
+    places: list[str] = field(default_factory=list)
+    category: str | None = None
+    regional: bool = False
+    keywords: list[str] = field(default_factory=list)
 
     def to_wire(self) -> dict[str, Any]:
         """A JSON-serialisable dict for a Celery message."""

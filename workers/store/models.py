@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, MetaData, String, Text, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
-from sqlalchemy.sql.expression import false
+from sqlalchemy.sql.expression import false, text
 
 __all__ = [
     "Base",
@@ -84,6 +84,9 @@ class Feed(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When duplicates meet, the version of the feed with the higher priority is the published one.
     priority: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Fetch the article page for every story (summary-only feeds); a category the feed's stories lean to.
+    full_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    category_hint: Mapped[str | None] = mapped_column(String(40))
     # "guid", or "link" once the feed's guids were found broken (`key_by_reason` says how).
     key_by: Mapped[str] = mapped_column(String(10), default="guid", server_default="guid")
     key_by_reason: Mapped[str | None] = mapped_column(Text)
@@ -136,6 +139,15 @@ class Story(Base):
     status: Mapped[str] = mapped_column(String(20), default="published")
     canonical_url: Mapped[str | None] = mapped_column(Text)
     primary_key: Mapped[str | None] = mapped_column(String(64))
+    word_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    lead_image: Mapped[str | None] = mapped_column(Text)
+    body_source: Mapped[str] = mapped_column(String(20), default="feed", server_default="feed")
+    persons: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    organizations: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    places: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
+    category: Mapped[str | None] = mapped_column(String(40), index=True)
+    regional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list, server_default=text("'[]'"))
     locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (Index("ix_stories_fetched", "fetched_at"),)
