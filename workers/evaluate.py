@@ -14,6 +14,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -26,9 +28,10 @@ from workers.errors import ConfigError
 from workers.store.db import dispose_engines, transaction
 from workers.store.models import Decision, Entry, utcnow
 
-__all__ = ["DedupScore", "evaluate_dedup"]
+__all__ = ["CorpusRun", "DedupScore", "corpus_run", "evaluate_dedup", "feed_ids"]
 
-_TUNING = ("FEEDWORKERS_DEDUP_", "FEEDWORKERS_LANGUAGES")
+_TUNING = ("FEEDWORKERS_DEDUP_", "FEEDWORKERS_LANGUAGES", "FEEDWORKERS_FULL_TEXT_")
+_RULE_FILES = ("clean.yaml", "tags.yaml", "region.yaml")
 
 
 @dataclass(slots=True)
@@ -84,14 +87,32 @@ class DedupScore:
         }
 
 
-def evaluate_dedup(corpus: Path, *, clean_file: Path, concurrency: int = 2, keep: Path | None = None) -> DedupScore:
-    """Poll `corpus/feeds`, then `corpus/feeds_v2`, through the pipeline; score against `labels.json`."""
+@dataclass(frozen=True, slots=True)
+class CorpusRun:
+    """A labelled corpus after both polls: its labels, the store it went into, and when poll 2 began."""
+
+    labels: dict[str, Any]
+    database_url: str
+    second_poll: datetime
+
+
+@contextmanager
+def corpus_run(
+    corpus: Path, *, config_dir: Path, concurrency: int = 2, keep: Path | None = None
+) -> Iterator[CorpusRun]:
+    """Poll `corpus/feeds`, then `corpus/feeds_v2`, through the real pipeline in a private folder.
+
+    The rule files of `config_dir` (clean.yaml, tags.yaml, region.yaml) are used; the store is deleted
+    afterwards unless `keep` names a folder for it.
+    """
     labels = _labels(corpus)
     workdir = Path(tempfile.mkdtemp(prefix="feedworkers-eval-")) if keep is None else keep
     try:
         config = workdir / "config"
         config.mkdir(parents=True, exist_ok=True)
-        shutil.copy(clean_file, config / "clean.yaml")
+        for name in _RULE_FILES:
+            if (config_dir / name).is_file():
+                shutil.copy(config_dir / name, config / name)
         database_url = f"sqlite:///{(workdir / 'eval.db').resolve()}"
         # A private data folder, Redis and store; the tuning settings (FEEDWORKERS_DEDUP_*) are what is evaluated.
         environment = {
@@ -110,11 +131,17 @@ def evaluate_dedup(corpus: Path, *, clean_file: Path, concurrency: int = 2, keep
         second_poll = utcnow()
         _write_feeds(config / "feeds.yaml", corpus, labels, "file_v2")
         _run_once(environment, concurrency, "file_v2")
-        return _score(database_url, labels, second_poll)
+        yield CorpusRun(labels, database_url, second_poll)
     finally:
         dispose_engines()
         if keep is None:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def evaluate_dedup(corpus: Path, *, config_dir: Path, concurrency: int = 2, keep: Path | None = None) -> DedupScore:
+    """Poll `corpus/feeds`, then `corpus/feeds_v2`, through the pipeline; score against `labels.json`."""
+    with corpus_run(corpus, config_dir=config_dir, concurrency=concurrency, keep=keep) as run:
+        return _score(run.database_url, run.labels, run.second_poll)
 
 
 def _labels(corpus: Path) -> dict[str, Any]:
@@ -170,15 +197,13 @@ def _score(database_url: str, labels: dict[str, Any], second_poll: datetime) -> 
                 select(Decision.entry_key).where(Decision.revision.is_not(None), Decision.created_at >= second_poll)
             )
         )
-    feed_ids = {feed["file_v1"]: feed["id"] for feed in labels["feeds"]} | {
-        feed["file_v2"]: feed["id"] for feed in labels["feeds"]
-    }
+    ids = feed_ids(labels)
     score = DedupScore()
     story_of: dict[str, str | None] = {}
     key_of: dict[str, str] = {}
     group_of: dict[str, str] = {}
     for record in labels["stories"]:
-        unit = _unit(record, feed_ids)
+        unit = (ids[record["feed_file"]], record["guid"])
         found = entries.get(unit)
         if found is None:
             score.unmatched_records.append(record["id"])
@@ -216,8 +241,9 @@ def _score(database_url: str, labels: dict[str, Any], second_poll: datetime) -> 
     return score
 
 
-def _unit(record: dict[str, Any], feed_ids: dict[str, str]) -> tuple[str, str]:
-    return (feed_ids[record["feed_file"]], record["guid"])
+def feed_ids(labels: dict[str, Any]) -> dict[str, str]:
+    """Feed id by corpus file name, for both polls."""
+    return {feed[poll]: feed["id"] for feed in labels["feeds"] for poll in ("file_v1", "file_v2")}
 
 
 def _first_record(labels: dict[str, Any], record: dict[str, Any]) -> str:
