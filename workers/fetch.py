@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -15,7 +16,7 @@ import httpx
 from workers.errors import PermanentFetchError, TransientFetchError
 from workers.settings import Settings
 
-__all__ = ["FetchResult", "fetch"]
+__all__ = ["FetchResult", "Page", "fetch", "fetch_page"]
 
 _HINTS = {
     401: "the feed needs credentials",
@@ -118,6 +119,94 @@ def _request(
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """A web page (a story's article): the URL it was finally served from, its bytes and Content-Type."""
+
+    url: str
+    body: bytes
+    content_type: str | None
+
+
+def fetch_page(
+    url: str,
+    settings: Settings,
+    *,
+    check_url: Callable[[str], None] | None = None,
+    content_types: tuple[str, ...] = ("text/html", "application/xhtml+xml"),
+) -> Page:
+    """Fetch a page with the feeds' limits (deadline, body cap, checked redirects, user agent).
+
+    `check_url` sees the URL of every hop before it is requested and may refuse it by raising a FetchError.
+    A response whose Content-Type is not one of `content_types` is refused before its body is read.
+    Raise TransientFetchError or PermanentFetchError with a message naming the URL.
+    """
+    client = _client(settings.fetch_connect_timeout, settings.fetch_deadline, settings.user_agent)
+    headers = {"Accept": "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"}
+    deadline = time.monotonic() + settings.fetch_deadline
+    for _hop in range(settings.fetch_max_redirects + 1):
+        if time.monotonic() > deadline:
+            msg = f"fetch: page {url} took longer than {settings.fetch_deadline:g} s (redirects)"
+            raise TransientFetchError(msg)
+        if urlsplit(url).scheme not in ("http", "https"):
+            msg = f"fetch: page {url!r} is not an http(s) URL"
+            raise PermanentFetchError(msg)
+        if check_url is not None:
+            check_url(url)
+        try:
+            with client.stream("GET", url, headers=headers) as response:
+                status = response.status_code
+                if status in (301, 302, 303, 307, 308):
+                    location = response.headers.get("location")
+                    if not location:
+                        msg = f"fetch: page {url} redirected without a Location"
+                        raise PermanentFetchError(msg, status=status)
+                    url = urljoin(url, location)
+                    continue
+                if status != 200:
+                    msg = f"fetch: page {url} returned HTTP {status}"
+                    error = TransientFetchError if status in (408, 429) or status >= 500 else PermanentFetchError
+                    raise error(msg, status=status)
+                content_type = response.headers.get("content-type")
+                media_type = (content_type or "").split(";", 1)[0].strip().lower()
+                if content_types and media_type and media_type not in content_types:
+                    msg = f"fetch: page {url} is {media_type}, not {' or '.join(content_types)}"
+                    raise PermanentFetchError(msg, status=status)
+                body = _read_capped(response, f"page {url}", deadline, settings)
+                return Page(url=str(response.url), body=body, content_type=content_type)
+        except httpx.InvalidURL as exc:
+            msg = f"fetch: page {url!r} is not a valid URL ({exc})"
+            raise PermanentFetchError(msg) from None
+        except httpx.TimeoutException:
+            msg = f"fetch: page {url} timed out (limit {settings.fetch_deadline:g} s)"
+            raise TransientFetchError(msg) from None
+        except httpx.HTTPError as exc:
+            msg = f"fetch: page {url} could not be fetched: {exc or type(exc).__name__}"
+            raise TransientFetchError(msg) from None
+    msg = f"fetch: page redirected more than {settings.fetch_max_redirects} times (last {url})"
+    raise PermanentFetchError(msg)
+
+
+def _read_capped(response: httpx.Response, what: str, deadline: float, settings: Settings) -> bytes:
+    """The body, stopped at the cap (announced or decompressed) and at the deadline."""
+    length = response.headers.get("content-length")
+    if length and length.isdigit() and int(length) > settings.fetch_max_bytes:
+        msg = f"fetch: {what} is {int(length)} bytes, over the cap of {settings.fetch_max_bytes}"
+        raise PermanentFetchError(msg, status=response.status_code)
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > settings.fetch_max_bytes:
+            msg = f"fetch: {what} exceeds the cap of {settings.fetch_max_bytes} bytes (decompressed)"
+            raise PermanentFetchError(msg, status=response.status_code)
+        if time.monotonic() > deadline:
+            msg = f"fetch: {what} took longer than {settings.fetch_deadline:g} s to download"
+            raise TransientFetchError(msg, status=response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _redirect_target(feed_id: str, url: str, location: str | None) -> str:

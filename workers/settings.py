@@ -32,9 +32,10 @@ class Settings(BaseSettings):
     user_agent: str = "feedworkers/0.1 (newsroom ingest; +https://github.com/feedworkers/feedworkers)"
     # How often the scheduler looks for due feeds.
     tick_seconds: float = 10.0
-    # Full text: fetch the story's page when its body has fewer words than this (0: only feeds with
-    # `full_text: true`); private and loopback addresses are refused unless allowed (tests allow them).
-    full_text_min_words: int = Field(default=80, ge=0)
+    # Full text: fetch the story's page for feeds with `full_text: true`, and for any story whose body has
+    # fewer words than this (0, the default: only those feeds); private and loopback addresses are
+    # refused unless allowed (the tests allow them).
+    full_text_min_words: int = Field(default=0, ge=0)
     full_text_allow_private: bool = False
     # Near-duplicates: the word-3-gram Jaccard similarity at which a verified candidate is merged,
     # how far back (days) a story can find its duplicate, and how many candidates are verified.
