@@ -42,7 +42,8 @@ def environment() -> Iterator[Path]:
     from workers.store.migrate import upgrade
 
     (SESSION_DIR / "config").mkdir(exist_ok=True)
-    shutil.copy(ROOT / "config" / "clean.yaml", SESSION_DIR / "config" / "clean.yaml")
+    for name in ("clean.yaml", "tags.yaml", "region.yaml"):
+        shutil.copy(ROOT / "config" / name, SESSION_DIR / "config" / name)
     (SESSION_DIR / "config" / "feeds.yaml").write_text("feeds: []\n")
     SESSION_REDIS.ensure()
     get_settings.cache_clear()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -44,6 +45,8 @@ def _stop(process: subprocess.Popen[bytes]) -> int:
 def process_env(settings, tmp_path) -> dict[str, str]:
     """The test's settings, on a Redis database of their own so the in-process test worker stays out."""
     (tmp_path / "config").mkdir()
+    for name in ("clean.yaml", "tags.yaml", "region.yaml"):
+        shutil.copy(ROOT / "config" / name, tmp_path / "config" / name)
     env = dict(os.environ)
     env["FEEDWORKERS_CONFIG_DIR"] = str(tmp_path / "config")
     env["FEEDWORKERS_REDIS_URL"] = settings.redis_url + "?virtual_host=3"

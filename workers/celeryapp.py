@@ -131,16 +131,16 @@ def _sync_feeds(**_: Any) -> None:
 
 @signals.worker_init.connect
 def _prepare_worker(**_: Any) -> None:
-    # A worker fails at start, not on its first story, when the boilerplate rules are invalid; and it
-    # loads the language model once here, before prefork children are forked and share it.
+    # A worker fails at start, not on its first story, when a rule file is invalid; and it loads the
+    # language model and gazetteers once here, before prefork children are forked and share them.
     broker_url()  # starts the embedded Redis when no FEEDWORKERS_REDIS_URL is set
     settings = get_settings()
     try:
         load_rules(settings.clean_file)
+        warm_up(settings)
     except ConfigError as error:
         _log.error("config invalid", reason=str(error))
         raise SystemExit(str(error)) from None
-    warm_up(settings.languages)
 
 
 @signals.worker_process_init.connect

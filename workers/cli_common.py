@@ -15,6 +15,7 @@ __all__ = ["short_time", "startup"]
 def startup(*, migrate: bool = False, sync: bool = True) -> Any:
     """Validate the configuration and make sure the store is ready; exit 1 with a clear message if not."""
     from workers.boilerplate import load_rules
+    from workers.classify import load_region, load_taxonomy
     from workers.feeds_config import load_feeds
     from workers.logs import configure_logging
     from workers.schedule import sync_feeds
@@ -27,6 +28,8 @@ def startup(*, migrate: bool = False, sync: bool = True) -> Any:
     try:
         configs = load_feeds(settings.feeds_file)
         load_rules(settings.clean_file)
+        load_taxonomy(settings.tags_file)
+        load_region(settings.region_file)
         # The local SQLite default is created on first use by any command; a shared store (PostgreSQL)
         # is migrated only on purpose, by `db upgrade` or `run`.
         if migrate or database_url.startswith("sqlite"):

@@ -28,7 +28,7 @@ def eval_dedup(corpus_dir: Path, concurrency: int, as_json: bool, keep: Path | N
 
     Prints precision, recall and F1 over duplicate pairs, the hard-negative pairs wrongly merged, and
     update accuracy (material change → new revision, trivial change → none). The pipeline runs in a
-    private data folder with its own Redis and store; your configuration's clean rules are used.
+    private data folder with its own Redis and store; your configuration's rule files are used.
 
     \b
     Examples:
@@ -41,7 +41,7 @@ def eval_dedup(corpus_dir: Path, concurrency: int, as_json: bool, keep: Path | N
 
     configure_logging(os.environ.get("FEEDWORKERS_LOG_LEVEL", "WARNING"))
     try:
-        score = evaluate_dedup(corpus_dir, clean_file=get_settings().clean_file, concurrency=concurrency, keep=keep)
+        score = evaluate_dedup(corpus_dir, config_dir=get_settings().config_dir, concurrency=concurrency, keep=keep)
     except ConfigError as error:
         raise click.ClickException(str(error)) from None
     except RuntimeError as error:
@@ -65,6 +65,60 @@ def eval_dedup(corpus_dir: Path, concurrency: int, as_json: bool, keep: Path | N
             click.echo(f"  {label}: {item}")
 
 
+@evaluate.command("tags")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--concurrency", type=int, default=2, show_default=True, help="Story worker processes.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--verbose", is_flag=True, help="List every miss, not only the figures.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), help="Keep the run's data in this folder.")
+def eval_tags(corpus_dir: Path, concurrency: int, as_json: bool, verbose: bool, keep: Path | None) -> None:
+    """Run CORPUS_DIR through the real pipeline and score cleaning and tagging of what is published.
+
+    Prints precision, recall and F1 of persons, organizations and places, category accuracy with a
+    confusion table, regional and language accuracy, and the share of stories whose boilerplate is gone
+    and whose own sentences are kept. Your configuration's rule files (clean, tags, region) are used.
+
+    \b
+    Examples:
+      feedworkers eval tags ../shared/corpus/dev
+      feedworkers eval tags corpus/ --json | jq .places
+    """
+    from workers.eval_tags import ENTITY_FIELDS, evaluate_tags
+    from workers.logs import configure_logging
+    from workers.settings import get_settings
+
+    configure_logging(os.environ.get("FEEDWORKERS_LOG_LEVEL", "WARNING"))
+    try:
+        score = evaluate_tags(corpus_dir, config_dir=get_settings().config_dir, concurrency=concurrency, keep=keep)
+    except (ConfigError, RuntimeError) as error:
+        raise click.ClickException(str(error)) from None
+    result = score.as_dict()
+    if as_json:
+        click.echo(json.dumps(result, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"stories scored: {score.scored} ({score.linked} entries linked as duplicates, not scored)")
+    for name in ENTITY_FIELDS:
+        entity = score.entities[name]
+        line = f"{name:<14} precision {entity.precision:.3f}  recall {entity.recall:.3f}  F1 {entity.f1:.3f}"
+        click.echo(line)
+    click.echo(f"category       accuracy {result['category_accuracy']:.3f}")
+    for pair, count in result["category_confusion"].items():
+        want, got = pair.split(" → ")
+        if want != got:
+            click.echo(f"  {pair}: {count}")
+    click.echo(f"regional       accuracy {result['regional_accuracy']:.3f}")
+    click.echo(f"language       accuracy {result['language_accuracy']:.3f}")
+    click.echo(f"boilerplate    {result['boilerplate_clean']:.1%} of stories clean")
+    for failure in score.boilerplate_failures:
+        click.echo(f"  {failure}")
+    if verbose:
+        for item in score.wrong:
+            click.echo(f"  wrong: {item}")
+        for name in ENTITY_FIELDS:
+            for miss in score.entities[name].misses:
+                click.echo(f"  {name}: {miss}")
+
+
 @click.group()
 def bench() -> None:
     """Measure the pipeline's parts at scale."""
@@ -73,7 +127,7 @@ def bench() -> None:
 @bench.command("index")
 @click.option("--stories", type=click.IntRange(min=1), default=1_000_000, show_default=True, help="Stories indexed.")
 @click.option("--lookups", type=click.IntRange(min=2), default=10_000, show_default=True, help="Lookups timed.")
-@click.option("--buckets", type=click.IntRange(min=1), default=None, help="Hashes per band and day (default: 2048).")
+@click.option("--buckets", type=click.IntRange(min=1), default=None, help="Hashes per band and slot (default: 4096).")
 @click.option(
     "--window-days",
     type=click.FloatRange(min=0, min_open=True),
@@ -136,3 +190,35 @@ def bench_index(
         click.echo(f"{name:<17} {value}")
     for name, met in targets.items():
         click.echo(f"target {name}: {'PASS' if met else 'MISS'}")
+
+
+@bench.command("stages")
+@click.argument("corpus_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--repeat", type=click.IntRange(min=1), default=5, show_default=True, help="Passes over the stories.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def bench_stages(corpus_dir: Path, repeat: int, as_json: bool) -> None:
+    """Time clean and tag per story on one core, over the feed files of CORPUS_DIR/feeds.
+
+    The budget is 2 ms median for clean and tag together per 2 KB story.
+
+    \b
+    Examples:
+      feedworkers bench stages ../shared/corpus/dev
+      feedworkers bench stages ../shared/corpus/dev --repeat 20 --json
+    """
+    from workers.bench_stages import bench_stages as run_bench
+    from workers.logs import configure_logging
+    from workers.settings import get_settings
+
+    configure_logging("WARNING")
+    try:
+        result = run_bench(corpus_dir, get_settings(), repeat=repeat)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    for key, value in result.items():
+        click.echo(f"{key:<34} {value}")
+    met = result["clean_and_tag_median_ms_per_2kb"] <= 2.0
+    click.echo(f"target clean + tag ≤ 2 ms median per 2 KB story: {'PASS' if met else 'MISS'}")

@@ -9,6 +9,7 @@ from workers.boilerplate import load_rules
 from workers.broker import redis_client
 from workers.clean import clean
 from workers.dedup import decide
+from workers.fulltext import fetch_full_text, wants_full_text
 from workers.logs import stage_event
 from workers.publish import Conflict, publish
 from workers.settings import Settings
@@ -25,6 +26,8 @@ def process_story(story: Story, settings: Settings) -> str:
     """Run a polled story through every stage; return new, updated, merged, pending or skipped."""
     context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id}
     with stage_event("clean", **context) as event:
+        if wants_full_text(story, settings):
+            story, event["full_text"] = fetch_full_text(story, settings)
         story = clean(story, load_rules(settings.clean_file))
         if story.removed:
             event["removed"] = story.removed
@@ -44,8 +47,8 @@ def process_story(story: Story, settings: Settings) -> str:
             if decision.action in ("skip", "merge") and not decision.takeover:
                 event["outcome"] = "skipped"
             elif story.language is None:
-                story = tag(story, languages=settings.languages, feed_tags=story.feed_tags)
-                event["language"] = story.language
+                story = tag(story, settings)
+                event.update(language=story.language, category=story.category, regional=story.regional)
         with stage_event("publish", **context) as event:
             try:
                 outcome = publish(settings, client, story, decision)

@@ -1,4 +1,8 @@
-"""Tag stage: the story's language (restricted to the configured languages) and the feed's tags."""
+"""Tag stage: language, persons, organizations, places, category, regional flag, keywords and tags.
+
+Every tagger is a function in its own module; this stage only runs them in order, because later ones
+use earlier answers (the category and the regional flag look at the places found).
+"""
 
 from __future__ import annotations
 
@@ -9,12 +13,19 @@ from typing import Any
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
+from workers.classify import categorize, is_regional, load_region, load_taxonomy
+from workers.entities import extract_entities
+from workers.entities import warm_up as warm_up_entities
+from workers.keywords import keywords
+from workers.settings import Settings
 from workers.story import Story
 
 __all__ = ["detect_language", "tag", "warm_up"]
 
 # Below this many letters a detector guesses; the feed's language hint is the better answer there.
 _MIN_LETTERS = 40
+# The headline and lead tell German from English as surely as the whole text, at a fraction of the cost.
+_SAMPLE_CHARS = 1500
 
 
 @lru_cache(maxsize=4)
@@ -24,10 +35,13 @@ def _identifier(languages: tuple[str, ...]) -> Any:
     return identifier
 
 
-def warm_up(languages: Sequence[str]) -> None:
-    """Load the language model now (about 0.5 s) rather than on a worker's first story."""
-    if len(languages) > 1:
-        _identifier(tuple(languages))
+def warm_up(settings: Settings) -> None:
+    """Load the language model, gazetteers and rule files now rather than on a worker's first story."""
+    if len(settings.languages) > 1:
+        _identifier(tuple(settings.languages))
+    warm_up_entities()
+    load_taxonomy(settings.tags_file)
+    load_region(settings.region_file)
 
 
 def detect_language(text: str, languages: Sequence[str], hint: str | None = None) -> str | None:
@@ -36,13 +50,26 @@ def detect_language(text: str, languages: Sequence[str], hint: str | None = None
         return hint
     if len(languages) == 1:
         return languages[0]
-    language, _confidence = _identifier(tuple(languages)).classify(text[:5000])
+    language, _confidence = _identifier(tuple(languages)).classify(text[:_SAMPLE_CHARS])
     return str(language)
 
 
-def tag(story: Story, *, languages: Sequence[str], feed_tags: Sequence[str]) -> Story:
-    """Return the story with `language` and `tags` set."""
-    text = f"{story.title}\n{story.body_text}"
-    language = detect_language(text, languages, story.language_hint)
-    tags = list(dict.fromkeys([*story.tags, *feed_tags]))
-    return dataclasses.replace(story, language=language, tags=tags)
+def tag(story: Story, settings: Settings) -> Story:
+    """Return the story with every tag field set."""
+    title, body = story.title, story.body_text
+    language = detect_language(f"{title}\n{body}", settings.languages, story.language_hint)
+    entities = extract_entities(title, body, language)
+    category, rule_tags = categorize(
+        title, body, load_taxonomy(settings.tags_file), hint=story.category_hint, places=entities.places
+    )
+    return dataclasses.replace(
+        story,
+        language=language,
+        persons=entities.persons,
+        organizations=entities.organizations,
+        places=entities.places,
+        category=category,
+        regional=is_regional(title, body, entities.places, load_region(settings.region_file)),
+        keywords=keywords(title, body, language),
+        tags=list(dict.fromkeys([*story.tags, *story.feed_tags, *rule_tags])),
+    )
