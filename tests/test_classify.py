@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from workers.classify import categorize, is_regional, load_region, load_taxonomy
+from workers.classify import categorize, load_taxonomy
 from workers.errors import ConfigError
 from workers.keywords import keywords
+from workers.region import is_regional, load_region
 
 ROOT = Path(__file__).resolve().parent.parent
 TAGS = ROOT / "config" / "tags.yaml"

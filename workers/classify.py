@@ -1,4 +1,4 @@
-"""Category, free tags, regional flag and keywords of a story, from `config/tags.yaml` and `config/region.yaml`.
+"""Category and free tags of a story, from the weighted terms of `config/tags.yaml`.
 
 Everything here is plain word matching with weights from the two config files, so an editor can see why a story
 got its category or flag and tune it without code. The rules describe kinds of news, not single stories.
@@ -6,8 +6,6 @@ got its category or flag and tune it without code. The rules describe kinds of n
 
 from __future__ import annotations
 
-import bisect
-import re
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -15,66 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from workers.errors import ConfigError
+from workers.rule_files import WORD, as_number, as_strings, check_keys, file_mtime, read_yaml
 
-__all__ = [
-    "Region", "Taxonomy", "categorize", "is_regional", "load_region", "load_taxonomy", "regional_score",
-]  # fmt: skip
-
-# Letters only: a hyphen splits a word into its parts ("EU-Agrarminister"), digits never match.
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-# --- config reading, shared by both files -------------------------------------------------------------------------
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        msg = f"{path}: file not found; create it or set FEEDWORKERS_CONFIG_DIR to the folder that holds it"
-        raise ConfigError(msg) from None
-    except yaml.YAMLError as exc:
-        msg = f"{path}: not valid YAML: {exc}"
-        raise ConfigError(msg) from None
-    return _mapping(str(path), "the file", document)
-
-
-def _mapping(where: str, name: str, value: Any) -> dict[Any, Any]:
-    if not isinstance(value, dict):
-        msg = f"{where}: {name} must be a mapping, got {value!r}"
-        raise ConfigError(msg)
-    return value
-
-
-def _number(where: str, name: str, value: Any, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < minimum:
-        msg = f"{where}: {name} must be a number ≥ {minimum:g}, got {value!r}"
-        raise ConfigError(msg)
-    return float(value)
-
-
-def _strings(where: str, name: str, value: Any) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        msg = f"{where}: {name} must be a list of non-empty strings, got {value!r}"
-        raise ConfigError(msg)
-    return [item.strip() for item in value]
-
-
-def _check_keys(where: str, raw: dict[str, Any], known: set[str]) -> None:
-    unknown = sorted(set(raw) - known, key=str)
-    if unknown:
-        msg = f"{where}: unknown field {unknown[0]!r}; known fields are {', '.join(sorted(known))}"
-        raise ConfigError(msg)
-
-
-def _mtime(path: Path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except FileNotFoundError:
-        return -1  # _read_yaml names the missing file
+__all__ = ["Rules", "Taxonomy", "categorize", "load_taxonomy"]
 
 
 # --- taxonomy: categories and free tags from weighted terms -------------------------------------------------------
@@ -153,7 +95,7 @@ def _parse_term(where: str, term: str) -> tuple[_Part, ...]:
     parts: list[_Part] = []
     for piece in term.replace("-", " ").split():
         core = piece.strip("*").casefold()
-        if not _WORD.fullmatch(core):
+        if not WORD.fullmatch(core):
             msg = f"{where}: term {term!r} must be words of letters, with * only at a word's start or end"
             raise ConfigError(msg)
         starts, ends = piece.startswith("*"), piece.endswith("*")
@@ -167,33 +109,33 @@ def _rules(path: Path, kind: str, raw: Any, known: set[str]) -> Rules:
         raise ConfigError(msg)
     name = raw["name"].strip()
     where = f"{path}: {kind} '{name}'"
-    _check_keys(where, raw, known)
+    check_keys(where, raw, known)
     groups = raw.get("keywords")
     if not isinstance(groups, dict) or not groups:
         msg = f"{where}: keywords must map weights to lists of terms, e.g. {{3: [Bundestag, Minister*]}}"
         raise ConfigError(msg)
     terms: dict[tuple[_Part, ...], float] = {}
     for weight, listed in groups.items():
-        number = _number(where, "weight", weight)
-        for term in _strings(where, f"keywords of weight {weight}", listed):
+        number = as_number(where, "weight", weight)
+        for term in as_strings(where, f"keywords of weight {weight}", listed):
             if (parts := _parse_term(where, term)) in terms:
                 msg = f"{where}: term {term!r} is listed twice"
                 raise ConfigError(msg)
             terms[parts] = number
-    hints = {hint.casefold() for hint in _strings(where, "hints", raw.get("hints", []))} | {name.casefold()}
-    return Rules(name, tuple(terms.items()), frozenset(hints), _number(where, "min_score", raw.get("min_score", 1)))
+    hints = {hint.casefold() for hint in as_strings(where, "hints", raw.get("hints", []))} | {name.casefold()}
+    return Rules(name, tuple(terms.items()), frozenset(hints), as_number(where, "min_score", raw.get("min_score", 1)))
 
 
 def load_taxonomy(path: Path) -> Taxonomy:
     """The taxonomy in `path`, cached until the file changes; raise ConfigError naming the file, entry and field."""
-    return _load_taxonomy(path, _mtime(path))
+    return _load_taxonomy(path, file_mtime(path))
 
 
 @lru_cache(maxsize=4)
 def _load_taxonomy(path: Path, _mtime: int) -> Taxonomy:
-    document, where = _read_yaml(path), str(path)
+    document, where = read_yaml(path), str(path)
     settings = {"title_weight", "lead_weight", "lead_chars", "max_hits", "hint_weight"}
-    _check_keys(where, document, settings | {"default", "categories", "tags"})
+    check_keys(where, document, settings | {"default", "categories", "tags"})
     if not isinstance(document.get("categories"), list) or not document["categories"]:
         msg = f"{path}: expected a non-empty list under 'categories'"
         raise ConfigError(msg)
@@ -210,7 +152,7 @@ def _load_taxonomy(path: Path, _mtime: int) -> Taxonomy:
         msg = f"{path}: default must be one of the categories ({', '.join(categories)}), got {default!r}"
         raise ConfigError(msg)
     values = {
-        key: _number(where, key, document[key], 1 if key == "max_hits" else 0) for key in settings & set(document)
+        key: as_number(where, key, document[key], 1 if key == "max_hits" else 0) for key in settings & set(document)
     }
     for key in ("lead_chars", "max_hits"):
         if key in values:
@@ -224,7 +166,7 @@ def _scores(title: str, body_text: str, taxonomy: Taxonomy) -> list[float]:
     scores = [0.0] * (len(taxonomy.rules) + len(taxonomy.tags))
     hits: Counter[int] = Counter()
     for text, is_title in ((title, True), (body_text, False)):
-        matches = list(_WORD.finditer(text))
+        matches = list(WORD.finditer(text))
         words = [match.group().casefold() for match in matches]
         for i, word in enumerate(words):
             best: dict[int, tuple[float, int]] = {}
@@ -271,165 +213,3 @@ def categorize(
     # On a tie the first category in config order wins; with no evidence at all, the configured default.
     category = taxonomy.categories[category_scores.index(best)] if best > 0 else taxonomy.default
     return category, [rules.name for rules, score in zip(taxonomy.tags, scores[count:]) if score >= rules.min_score]
-
-
-# --- region -------------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Name:
-    canonical: str
-    factor: float  # region words may weigh less than towns
-    weak: bool  # shared with places elsewhere: counts fully only next to other regional evidence
-    dateline: bool  # towns and aliases can be datelines; districts and region words cannot
-
-
-@dataclass(frozen=True, slots=True)
-class Region:
-    """The magazine's region: names that place a story in it, and what each kind of evidence weighs."""
-
-    name: str
-    towns: tuple[str, ...]
-    threshold: float = 3.0
-    title: float = 3.0
-    dateline: float = 3.0
-    lead: float = 1.5
-    body: float = 1.0
-    national_penalty: float = 1.5
-    max_mentions: int = 4
-    lead_chars: int = 400
-    reporting_verbs: frozenset[str] = frozenset()
-    national_markers: frozenset[str] = frozenset()
-    # first word of a name form -> (the form's words, name), longest first; casefolded dateline form -> name
-    _names: dict[str, list[tuple[tuple[str, ...], _Name]]] = field(default_factory=dict, repr=False, compare=False)
-    _datelines: dict[str, _Name] = field(default_factory=dict, repr=False, compare=False)
-    _canonical: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
-
-
-def _forms(last: str, adjectives: bool) -> set[str]:
-    """Forms of a name's last word: genitive, and for places the adjective (Mannheimer, Schwetzinger)."""
-    forms = {last, last + "s", last + "es"}
-    if adjectives:
-        adjective = last[:-2] + "er" if last.endswith("ingen") else last + "er"
-        forms |= {adjective, adjective + "n", adjective + "s", adjective + "in", adjective + "innen"}
-    return forms
-
-
-def load_region(path: Path) -> Region:
-    """The region in `path`, cached until the file changes; raise ConfigError naming the file, entry and field."""
-    return _load_region(path, _mtime(path))
-
-
-@lru_cache(maxsize=4)
-def _load_region(path: Path, _mtime: int) -> Region:
-    document, where = _read_yaml(path), str(path)
-    lists = {"towns", "ambiguous", "districts", "reporting_verbs", "national_markers"}
-    numbers = {"threshold", "max_mentions", "lead_chars"}
-    _check_keys(where, document, lists | numbers | {"name", "weights", "aliases", "region_words"})
-    if not isinstance(document.get("name"), str) or not document["name"].strip():
-        msg = f"{path}: name must be the region's name, got {document.get('name')!r}"
-        raise ConfigError(msg)
-    listed = {key: _strings(where, key, document.get(key, [])) for key in lists}
-    if not listed["towns"]:
-        msg = f"{path}: towns must list the region's towns"
-        raise ConfigError(msg)
-    ambiguous = set(listed["ambiguous"])
-    aliases = _mapping(where, "aliases", document.get("aliases") or {})
-    for alias, town in aliases.items():
-        if town not in listed["towns"]:
-            msg = f"{path}: alias '{alias}': town must be one of the towns, got {town!r}"
-            raise ConfigError(msg)
-    weights = _mapping(where, "weights", document.get("weights") or {})
-    _check_keys(f"{path}: weights", weights, {"title", "dateline", "lead", "body", "national_penalty"})
-    # (surface form, name, has adjective forms): places have "Mannheimer", region words do not.
-    forms = [(town, _Name(town, 1.0, town in ambiguous, True), True) for town in listed["towns"]]
-    forms += [(str(alias), _Name(town, 1.0, str(alias) in ambiguous, True), True) for alias, town in aliases.items()]
-    forms += [(district, _Name(district, 1.0, district in ambiguous, False), True) for district in listed["districts"]]
-    for word, factor in _mapping(where, "region_words", document.get("region_words") or {}).items():
-        factor = _number(f"{path}: region word '{word}'", "weight", factor)
-        forms.append((str(word), _Name(str(word), factor, False, False), False))
-    names: dict[str, list[tuple[tuple[str, ...], _Name]]] = defaultdict(list)
-    for surface, entry, adjectives in forms:
-        if not (words := tuple(_WORD.findall(surface))):
-            msg = f"{path}: name {surface!r} has no letters"
-            raise ConfigError(msg)
-        for last in _forms(words[-1], adjectives):
-            names[words[0] if len(words) > 1 else last].append(((*words[:-1], last), entry))
-    values = {key: _number(where, key, document[key]) for key in numbers & set(document)}
-    values |= {key: _number(f"{path}: weights", key, value) for key, value in weights.items()}
-    return Region(
-        name=document["name"].strip(),
-        towns=tuple(listed["towns"]),
-        reporting_verbs=frozenset(verb.casefold() for verb in listed["reporting_verbs"]),
-        national_markers=frozenset(listed["national_markers"]),
-        _names={key: sorted(value, key=lambda item: -len(item[0])) for key, value in names.items()},
-        _datelines={" ".join(surface.split()).casefold(): entry for surface, entry, _ in forms if entry.dateline},
-        _canonical=frozenset(entry.canonical for _, entry, _ in forms),
-        **{key: int(value) if key in ("max_mentions", "lead_chars") else value for key, value in values.items()},
-    )
-
-
-# "MANNHEIM (ndw):", "Heidelberg (dnk) –", "Speyer.", "Viernheim, 9. November –": a place, then a separator.
-_DATELINE = re.compile(r"\s*([^\W\d][^\n(–—:,/]{0,60}?)\s*(?:[(,:/–—]|\.\s|\s-\s)")
-_CLAUSE_END = re.compile(r"[,;:!?()„“”\"]|[.–—](?=\s)")
-
-
-def _mentions(text: str, region: Region) -> list[tuple[int, _Name]]:
-    """(offset, name) of every regional name in `text`: case-sensitive, the longest form wins."""
-    matches = list(_WORD.finditer(text))
-    words = [match.group() for match in matches]
-    found: list[tuple[int, _Name]] = []
-    i = 0
-    while i < len(words):
-        for form, entry in region._names.get(words[i], ()):
-            if tuple(words[i : i + len(form)]) == form:
-                found.append((matches[i].start(), entry))
-                i += len(form) - 1
-                break
-        i += 1
-    return found
-
-
-def is_regional(title: str, body_text: str, places: Sequence[str], region: Region) -> bool:
-    """True when the story is about the region: named in its title or dateline, or early and repeatedly.
-
-    `places` (the tagger's canonical places, may be empty) confirms ambiguous names and adds regional places that
-    the text names in a form this module does not know.
-    """
-    return regional_score(title, body_text, places, region) >= region.threshold
-
-
-def regional_score(title: str, body_text: str, places: Sequence[str], region: Region) -> float:
-    """The evidence that `is_regional` compares with the region's threshold (for tuning and explaining)."""
-    evidence: list[tuple[float, _Name]] = []
-    if title_hits := _mentions(title, region):
-        evidence.append(max(((region.title * name.factor, name) for _, name in title_hits), key=lambda e: e[0]))
-    body_start = 0
-    dateline = _DATELINE.match(body_text[:80])
-    if dateline and (name := region._datelines.get(" ".join(dateline.group(1).split()).casefold())):
-        evidence.append((region.dateline, name))
-        body_start = dateline.end()
-    body_hits = [(offset, name) for offset, name in _mentions(body_text, region) if offset >= body_start]
-    ends = [match.start() for match in _CLAUSE_END.finditer(body_text)] if body_hits else []
-    counted = 0
-    for offset, name in body_hits:
-        # "..., wie das Institut in Mannheim mitteilte" names where a source sits, not what the story is about.
-        after = bisect.bisect(ends, offset)
-        clause = body_text[ends[after - 1] if after else 0 : ends[after] if after < len(ends) else len(body_text)]
-        if counted < region.max_mentions and not region.reporting_verbs.intersection(
-            word.casefold() for word in _WORD.findall(clause)
-        ):
-            counted += 1
-            evidence.append(((region.lead if offset < region.lead_chars else region.body) * name.factor, name))
-    confirmed = set(places)
-    for place in confirmed & region._canonical - {name.canonical for _, name in evidence}:
-        evidence.append((region.body, _Name(place, 1.0, False, False)))  # named in a form unknown here
-    strong = sum(points for points, name in evidence if not name.weak or name.canonical in confirmed)
-    weak = sum(points for points, name in evidence if name.weak and name.canonical not in confirmed)
-    total = strong + (weak if strong > 0 else weak / 2)
-    # A headline without a regional name over a lead about "deutschen Maschinenbau" is a national story.
-    if not title_hits and region.national_markers.intersection(
-        _WORD.findall(f"{title} {body_text[: region.lead_chars]}")
-    ):
-        total -= region.national_penalty
-    return total

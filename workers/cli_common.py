@@ -15,9 +15,10 @@ __all__ = ["short_time", "startup"]
 def startup(*, migrate: bool = False, sync: bool = True) -> Any:
     """Validate the configuration and make sure the store is ready; exit 1 with a clear message if not."""
     from workers.boilerplate import load_rules
-    from workers.classify import load_region, load_taxonomy
+    from workers.classify import load_taxonomy
     from workers.feeds_config import load_feeds
     from workers.logs import configure_logging
+    from workers.region import load_region
     from workers.schedule import sync_feeds
     from workers.settings import get_settings
     from workers.store.migrate import current_revision, head_revision, upgrade

@@ -68,7 +68,7 @@ class TagScore:
         return round(count / self.scored, 4) if self.scored else 1.0
 
     def as_dict(self) -> dict[str, Any]:
-        share = lambda n: round(n / self.scored, 4) if self.scored else 1.0  # noqa: E731 - a local shorthand
+        share = self._share
         return {
             "stories_scored": self.scored,
             "entries_linked_as_duplicates": self.linked,

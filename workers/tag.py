@@ -13,10 +13,11 @@ from typing import Any
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from workers.classify import categorize, is_regional, load_region, load_taxonomy
+from workers.classify import categorize, load_taxonomy
 from workers.entities import extract_entities
 from workers.entities import warm_up as warm_up_entities
 from workers.keywords import keywords
+from workers.region import is_regional, load_region
 from workers.settings import Settings
 from workers.story import Story
 
