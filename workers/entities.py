@@ -22,7 +22,8 @@ import re
 from dataclasses import dataclass
 
 from workers import gazetteer
-from workers.gazetteer import TOKEN, Gazetteer, PlaceEntry, strong_adjective
+from workers.gazetteer import PlaceEntry, strong_adjective
+from workers.story_tokens import StoryTokens, without_furniture
 
 __all__ = ["Entities", "extract_entities", "warm_up"]
 
@@ -34,27 +35,7 @@ class Entities:
     places: list[str]
 
 
-# A line break is a token of its own ("\n", owned by no name), so no name runs across lines.
-_DOC_TOKEN = re.compile(TOKEN.pattern + r"|\n\s*")
-_SENTENCE_END = frozenset('.!?:;„“”"«»–—(\n')
-_DIGIT = re.compile(r"\d")
 _SCORE = re.compile(r"\b\d{1,2}[-:]\d{1,2}\b")
-# Credit and byline lines are no part of the story ("Foto: Jana Beispiel", "Von Max Muster", "(Foto: ...)").
-_CREDIT_LINE = re.compile(
-    r"^\s*(?:Fotos?|Bild(?:er)?|Grafik|Quelle|Text|Photo|Picture|Image|Credit)\b[^:\n]{0,20}:.*$|"
-    r"^\s*(?:Von|By)\s+[^\s.]+(?:\s+[^\s.]+){0,3}\s*$",
-    re.MULTILINE,
-)
-_CREDIT_INLINE = re.compile(
-    r"\((?:Fotos?|Bild|Text|Photo|Credit)\s*:[^)]*\)|\((?:Photo|Picture) by [^)]*\)|\b(?:Fotos?|Photo):\s*[^.\n]{0,60}$",
-    re.MULTILINE,
-)
-# Related-article blocks close a story; their headlines are not part of it.
-_RELATED = re.compile(
-    r"^\s*(?:Ähnliche Artikel|Mehr zum Thema|Lesen Sie auch|Das könnte Sie auch interessieren|"
-    r"Related (?:articles|stories)|Read more)\b.*",
-    re.MULTILINE | re.DOTALL,
-)
 
 
 def warm_up() -> None:
@@ -64,7 +45,7 @@ def warm_up() -> None:
 
 def extract_entities(title: str, body_text: str, language: str | None) -> Entities:
     """Persons, organisations and places of a story in canonical form (tests/data/corpus/README.md conventions)."""
-    body = _RELATED.sub("", _CREDIT_INLINE.sub("", _CREDIT_LINE.sub("", body_text or "")))
+    body = without_furniture(body_text or "")
     doc = _Doc(gazetteer.load(), title or "", body, (language or "").lower().startswith("en"))
     doc.organizations_by_form()
     doc.organizations_by_kind()  # before persons: "die Bäckereikette Kornblum" shares its name with "Ralf Kornblum"
@@ -77,60 +58,8 @@ def extract_entities(title: str, body_text: str, language: str | None) -> Entiti
     return Entities(list(dict.fromkeys(name for _, name in sorted(doc.persons))), orgs, places)
 
 
-class _Doc:
-    """One story as tokens; each rule claims spans of free tokens (a token belongs to one entity at most)."""
-
-    def __init__(self, gaz: Gazetteer, title: str, body: str, english: bool) -> None:
-        self.g, self.w, self.en = gaz, gaz.words, english
-        self.text = f"{title}\n\n{body}"
-        matches = list(_DOC_TOKEN.finditer(self.text))
-        self.t = t = ["\n" if m.group()[0] == "\n" else m.group() for m in matches]
-        self.s, self.e = [m.start() for m in matches], [m.end() for m in matches]
-        self.n = len(t)
-        self.start = [i == 0 or t[i - 1] in _SENTENCE_END for i in range(self.n)]
-        self.capital = [tok[:1].isupper() for tok in t]
-        stop = self.w["stop_words"]
-        self.plain = [c and tok not in stop and _DIGIT.search(tok) is None for c, tok in zip(self.capital, t)]
-        self.owner = ["nl" if tok == "\n" else "" for tok in t]
-        self.persons: list[tuple[int, str]] = []
-        self.orgs: list[tuple[int, str]] = []
-        self.dateline, span = gaz.dateline(body)  # [(canonical, surface)], character span within body
-        self.dateline_span = (span[0] + len(title) + 2, span[1] + len(title) + 2)
-
-    # --- token helpers
-    def word(self, i: int) -> str:
-        return self.t[i] if 0 <= i < self.n else ""
-
-    def namey(self, i: int) -> bool:
-        """A free capitalised word that can be part of a name (no stop word, no digits)."""
-        return 0 <= i < self.n and self.plain[i] and not self.owner[i]
-
-    def run(self, i: int, limit: int, generic_ok: bool = False) -> int:
-        """End of the run of name words from i (i itself when there is none)."""
-        j = i
-        while j < i + limit and self.namey(j) and (generic_ok or self.t[j] not in self.w["org_generic"]):
-            j += 1
-        return j
-
-    def back_run(self, i: int, limit: int) -> int:
-        """Start of the run of name words ending at i, without a leading demonym (i + 1 when there is none)."""
-        k = i + 1
-        while k > 0 and i - k + 2 <= limit and self.namey(k - 1) and not self.is_demonym(k - 1):
-            k -= 1
-        return k
-
-    def surface(self, i: int, j: int) -> str:
-        return " ".join(self.text[self.s[i] : self.e[j - 1]].split())
-
-    def is_demonym(self, i: int) -> bool:
-        return self.t[i].endswith("er") and self.g.places.get(self.t[i][:-2]) is not None  # "Mannheimer"
-
-    def claim(self, i: int, j: int, kind: str, name: str) -> None:
-        self.owner[i:j] = [kind] * (j - i)
-        (self.orgs if kind == "org" else self.persons).append((i, name))
-
-    def free(self, i: int, j: int) -> bool:
-        return j > i and not any(self.owner[i:j])
+class _Doc(StoryTokens):
+    """The story's tokens with the rules that claim spans of them for persons and organisations."""
 
     # --- organisations known by their form
     def organizations_by_form(self) -> None:

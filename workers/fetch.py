@@ -95,26 +95,18 @@ def _request(
             return FetchResult(status=304, url=url)
         if status != 200:
             _raise_for_status(feed_id, url, status, response.headers.get("retry-after"))
-        length = response.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.fetch_max_bytes:
-            msg = f"fetch: feed '{feed_id}' is {int(length)} bytes, over the cap of {settings.fetch_max_bytes}; raise fetch_max_bytes if it is genuine"
-            raise PermanentFetchError(msg, status=status)
-        chunks: list[bytes] = []
-        size = 0
-        # iter_bytes yields decompressed data, so the cap also stops gzip bombs.
-        for chunk in response.iter_bytes():
-            size += len(chunk)
-            if size > settings.fetch_max_bytes:
-                msg = f"fetch: feed '{feed_id}' body exceeds the cap of {settings.fetch_max_bytes} bytes (decompressed); raise fetch_max_bytes if it is genuine"
-                raise PermanentFetchError(msg, status=status)
-            if time.monotonic() > deadline:
-                msg = f"fetch: feed '{feed_id}' took longer than {settings.fetch_deadline:.0f} s to download ({url}); will retry"
-                raise TransientFetchError(msg, status=status)
-            chunks.append(chunk)
+        body = _read_capped(
+            response,
+            f"feed '{feed_id}'",
+            deadline,
+            settings,
+            cap_advice="; raise fetch_max_bytes if it is genuine",
+            late_advice=f" ({url}); will retry",
+        )
         return FetchResult(
             status=200,
             url=str(response.url),
-            body=b"".join(chunks),
+            body=body,
             content_type=response.headers.get("content-type"),
             etag=response.headers.get("etag"),
             last_modified=response.headers.get("last-modified"),
@@ -189,21 +181,30 @@ def fetch_page(
     raise PermanentFetchError(msg)
 
 
-def _read_capped(response: httpx.Response, what: str, deadline: float, settings: Settings) -> bytes:
-    """The body, stopped at the cap (announced or decompressed) and at the deadline."""
+def _read_capped(
+    response: httpx.Response,
+    what: str,
+    deadline: float,
+    settings: Settings,
+    *,
+    cap_advice: str = "",
+    late_advice: str = "",
+) -> bytes:
+    """The body, stopped at the cap (announced or decompressed) and at the deadline; errors name `what`."""
     length = response.headers.get("content-length")
     if length and length.isdigit() and int(length) > settings.fetch_max_bytes:
-        msg = f"fetch: {what} is {int(length)} bytes, over the cap of {settings.fetch_max_bytes}"
+        msg = f"fetch: {what} is {int(length)} bytes, over the cap of {settings.fetch_max_bytes}{cap_advice}"
         raise PermanentFetchError(msg, status=response.status_code)
     chunks: list[bytes] = []
     size = 0
+    # iter_bytes yields decompressed data, so the cap also stops gzip bombs.
     for chunk in response.iter_bytes():
         size += len(chunk)
         if size > settings.fetch_max_bytes:
-            msg = f"fetch: {what} exceeds the cap of {settings.fetch_max_bytes} bytes (decompressed)"
+            msg = f"fetch: {what} exceeds the cap of {settings.fetch_max_bytes} bytes (decompressed){cap_advice}"
             raise PermanentFetchError(msg, status=response.status_code)
         if time.monotonic() > deadline:
-            msg = f"fetch: {what} took longer than {settings.fetch_deadline:g} s to download"
+            msg = f"fetch: {what} took longer than {settings.fetch_deadline:g} s to download{late_advice}"
             raise TransientFetchError(msg, status=response.status_code)
         chunks.append(chunk)
     return b"".join(chunks)
