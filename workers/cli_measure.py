@@ -199,7 +199,8 @@ def bench_index(
 def bench_stages(corpus_dir: Path, repeat: int, as_json: bool) -> None:
     """Time clean and tag per story on one core, over the feed files of CORPUS_DIR/feeds.
 
-    The budget is 2 ms median for clean and tag together per 2 KB story.
+    The budget is 2 ms median for clean and tag together per 2 KB story, timed on 2 KB stories made of the
+    corpus's paragraphs (the corpus stories as they are, often shorter, are timed too).
 
     \b
     Examples:
@@ -220,5 +221,5 @@ def bench_stages(corpus_dir: Path, repeat: int, as_json: bool) -> None:
         return
     for key, value in result.items():
         click.echo(f"{key:<34} {value}")
-    met = result["clean_and_tag_median_ms_per_2kb"] <= 2.0
+    met = result["two_kb_stories"] > 0 and result["two_kb_clean_and_tag_median_ms"] <= 2.0
     click.echo(f"target clean + tag ≤ 2 ms median per 2 KB story: {'PASS' if met else 'MISS'}")

@@ -63,16 +63,18 @@ class _Doc(StoryTokens):
 
     # --- organisations known by their form
     def organizations_by_form(self) -> None:
-        w, owner = self.w, self.owner
+        w, owner, first = self.w, self.owner, self.g.org_first
         for i, tok in enumerate(self.t):
-            if not owner[i] and (tok in self.g.org_first or "-" in tok or tok[-1] == "s"):
+            if (tok in first or "-" in tok or tok[-1] == "s") and not owner[i]:
                 self._alias(i)
         # legal forms and clubs before institution nouns: "Kurpfalz Logistik GmbH", not "Logistik GmbH"
-        for i, tok in enumerate(self.t):
-            if not owner[i] and tok in w["form_cues"]:
-                self._legal_or_club(i, tok)
-        for i, tok in enumerate(self.t):
-            if not owner[i] and self.capital[i] and (tok in w["council_forms"] or self.g.head(tok) is not None):
+        cues = w["form_cues"]
+        for i in [i for i, tok in enumerate(self.t) if tok in cues]:
+            if not owner[i]:
+                self._legal_or_club(i, self.t[i])
+        councils, head = w["council_forms"], self.g.head
+        for i in [i for i, tok in enumerate(self.t) if self.capital[i] and (tok in councils or head(tok) is not None)]:
+            if not owner[i]:
                 self._institution(i) or self._council(i)
 
     def _alias(self, i: int) -> None:
@@ -169,15 +171,18 @@ class _Doc(StoryTokens):
     def organizations_by_kind(self) -> None:
         """'der Autozulieferer X', 'des Versicherers X', 'battery start-up X', 'X, einem Familienunternehmen'."""
         w, english = self.w, self.w["company_descriptors_en"] if self.en else frozenset()
+        determiners, bare, descriptor = w["determiners"], w["bare_descriptors"], self.g.is_descriptor
         for i, tok in enumerate(self.t):
             if self.owner[i]:
                 continue
             if self.capital[i]:
-                low, before = tok.lower(), self.word(i - 1)
-                determined = before in w["determiners"] or before.islower() and self.word(i - 2) in w["determiners"]
-                kind = tok in ("Firma", "Start-up") or self.g.is_descriptor(low)
-                if kind or determined and low.rstrip("s") in w["bare_descriptors"]:
+                low = tok.lower()
+                if tok in ("Firma", "Start-up") or descriptor(low):
                     self._org_at(i + 1, limit=3)
+                elif low.rstrip("s") in bare:
+                    before = self.word(i - 1)
+                    if before in determiners or before.islower() and self.word(i - 2) in determiners:
+                        self._org_at(i + 1, limit=3)
             elif tok in english and self.namey(i + 1):
                 self._org_at(i + 1, limit=3)
             elif tok == "," and self.namey(i - 1) and self._apposition(i + 1):
@@ -310,9 +315,13 @@ class _Doc(StoryTokens):
         masked, districts = self._masks()
         inside = {self.t[i] for i in range(self.n) if self.owner[i] == "org"}
         found = [(k - len(self.dateline), canonical) for k, (canonical, _) in enumerate(self.dateline)]
-        i = 0
+        i, first = 0, self.g.place_first
         while i < self.n:
-            hit = None if self.owner[i] or not self.capital[i] and self.t[i] != "the" else self._place_at(i, masked)
+            tok = self.t[i]
+            # most tokens open no place name: skip them before the costlier look-up
+            maybe = tok in first or tok.endswith(("s", "-based")) or tok.isupper() and tok.casefold() in first
+            skip = not maybe or self.owner[i] or not self.capital[i] and tok != "the"
+            hit = None if skip else self._place_at(i, masked)
             if hit is None:
                 i += 1
                 continue

@@ -34,7 +34,6 @@ _TRACKING_NAMES = frozenset({
     "xtor", "spm", "vero_id", "s_cid", "rss", "feed", "from",
 })  # fmt: skip
 _WORD = re.compile(r"\w+")
-_SPACE = re.compile(r"\s+")
 # A number as written in German or English copy: 3.000, 3,000, 1,2, 7.45, 3:1, 2028.
 _NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
 _FACT_TOKEN = re.compile(r"\w+(?:[.,:]\d+)*")
@@ -85,7 +84,7 @@ def _is_tracking(name: str) -> bool:
 
 def fold_text(text: str) -> str:
     """NFC, whitespace folded to single spaces: what "the same text" means (markup is already gone)."""
-    return _SPACE.sub(" ", unicodedata.normalize("NFC", text)).strip()
+    return " ".join(unicodedata.normalize("NFC", text).split())  # str.split and \s agree on whitespace
 
 
 def text_fingerprint(title: str, body_text: str) -> str:
