@@ -45,6 +45,15 @@ class Settings(BaseSettings):
     # Redis hashes per band and time slot (a quarter window) of the near-duplicate index: about stories
     # per window ÷ 250 keeps each one small and compact.
     dedup_index_buckets: int = Field(default=4096, ge=1)
+    # Operations: a manual refetch of one feed at most this often (CLI, API, page); how long each story's
+    # stage events are kept for `story ID --trace`; the bearer token of the API's write endpoints (unset: no
+    # write endpoint answers); a feed is "quiet" when nothing new came for this many times its usual gap
+    # between stories (and at least `quiet_min_hours`).
+    refetch_min_seconds: float = Field(default=30.0, ge=0.0)
+    trace_days: float = Field(default=7.0, gt=0.0)
+    api_token: str | None = None
+    quiet_factor: float = Field(default=4.0, gt=1.0)
+    quiet_min_hours: float = Field(default=6.0, ge=0.0)
 
     @property
     def resolved_database_url(self) -> str:
