@@ -289,7 +289,8 @@ def test_status_json_reports_both_queues_empty(bundled):
     """`status --json` reports the feeds and stories queues, both drained after `run --once`."""
     queues = _status(bundled)["queues"]
 
-    assert queues == {"feeds": {"waiting": 0, "in_flight": 0}, "stories": {"waiting": 0, "in_flight": 0}}
+    empty = {"waiting": 0, "in_flight": 0, "oldest_age_seconds": None}
+    assert queues == {"feeds": empty, "stories": empty}
 
 
 @pytest.mark.slow

@@ -6,14 +6,18 @@ requeued when its worker dies, and is idempotent; results are never stored; mess
 
 from __future__ import annotations
 
+import time
+from contextlib import suppress
 from typing import Any
 
 import structlog
 from celery import Celery, Task, signals
 from kombu import Exchange, Queue
+from redis.exceptions import RedisError
 
+from workers import heartbeat
 from workers.boilerplate import load_rules
-from workers.broker import broker_url, configured_broker_url
+from workers.broker import broker_url, configured_broker_url, redis_client
 from workers.errors import ConfigError
 from workers.logs import configure_logging
 from workers.settings import get_settings
@@ -130,7 +134,7 @@ def _sync_feeds(**_: Any) -> None:
 
 
 @signals.worker_init.connect
-def _prepare_worker(**_: Any) -> None:
+def _prepare_worker(sender: Any = None, **_: Any) -> None:
     # A worker fails at start, not on its first story, when a rule file is invalid; and it loads the
     # language model and gazetteers once here, before prefork children are forked and share them.
     broker_url()  # starts the embedded Redis when no FEEDWORKERS_REDIS_URL is set
@@ -141,6 +145,27 @@ def _prepare_worker(**_: Any) -> None:
     except ConfigError as error:
         _log.error("config invalid", reason=str(error))
         raise SystemExit(str(error)) from None
+    if sender is not None:
+        heartbeat.start(redis_client(), sender)
+
+
+@signals.worker_shutdown.connect
+def _leave(sender: Any = None, **_: Any) -> None:
+    if sender is not None:
+        heartbeat.stop(redis_client(), sender.hostname)
+
+
+@signals.task_postrun.connect
+def _count_task(**_: Any) -> None:
+    with suppress(RedisError):  # a count lost while Redis restarts is no reason to fail a task
+        heartbeat.count_task(redis_client())
+
+
+@signals.before_task_publish.connect
+def _stamp(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    # When the message was sent: `status` shows the age of the oldest waiting message per queue.
+    if headers is not None:
+        headers["fw_sent_at"] = time.time()
 
 
 @signals.worker_process_init.connect

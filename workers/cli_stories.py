@@ -57,7 +57,8 @@ def stories(feed: str | None, since: str | None, limit: int, as_json: bool) -> N
 @click.option("--restore", "change", flag_value="restore", help="Publish a removed story again.")
 @click.option("--lock", "change", flag_value="lock", help="Staff edited it: keep new versions as pending revisions.")
 @click.option("--unlock", "change", flag_value="unlock", help="Let new versions update the story again.")
-def story(story_id: str, as_json: bool, change: str | None) -> None:
+@click.option("--trace", is_flag=True, help="Why it is (not) published: every stage event of it and its sources.")
+def story(story_id: str, as_json: bool, change: str | None, trace: bool) -> None:
     """One story with its sources, revisions and the dedup decisions behind them.
 
     STORY_ID is a story id, the id an entry arrived with (a duplicate shows which story it joined), or a
@@ -68,11 +69,15 @@ def story(story_id: str, as_json: bool, change: str | None) -> None:
       feedworkers story 3f2a9c1e
       feedworkers story 3f2a9c1e --json | jq '.decisions'
       feedworkers story 3f2a9c1e --remove
+      feedworkers story 3f2a9c1e --trace
     """
     from workers.report import story_detail
     from workers.story_admin import StoryNotFound, set_story_state
 
     settings = startup(sync=False)
+    if trace:
+        _trace(settings, story_id, as_json)
+        return
     detail = story_detail(settings.resolved_database_url, story_id)
     if detail is None:
         click.echo(f"story: no story or entry with id {story_id!r}; list ids with `feedworkers stories`", err=True)
@@ -114,3 +119,28 @@ def _print_story(detail: dict[str, Any]) -> None:
             f"  {short_time(decision['at'])}  {decision['feed']:<20} {decision['action']:<8} "
             f"{decision['method'] or '-':<11} {decision['reason']}"
         )
+
+
+def _trace(settings: Any, story_id: str, as_json: bool) -> None:
+    from workers.broker import broker_url, redis_client
+    from workers.lineage import story_lineage
+
+    broker_url()  # the traces are in the broker's Redis (the embedded one starts when it is the broker)
+    lineage = story_lineage(settings.resolved_database_url, redis_client(), story_id)
+    if lineage is None:
+        click.echo(f"story: no story, entry or trace with id {story_id!r}; ids are in `feedworkers stories`", err=True)
+        sys.exit(1)
+    if as_json:
+        click.echo(json.dumps(lineage, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{story_id}: {lineage['verdict']}\n")
+    for event in lineage["events"]:
+        extra = {key: value for key, value in event.items() if key not in _SHOWN}
+        details = " ".join(f"{key}={value}" for key, value in extra.items())
+        click.echo(
+            f"  {short_time(event['at'])}  {event['entry'][:12]}  {event['stage']:<8} {event['outcome']:<9} "
+            f"{event['duration_ms']:>8.1f} ms  {event.get('reason', '')} {details}".rstrip()
+        )
+
+
+_SHOWN = frozenset({"at", "entry", "stage", "outcome", "duration_ms", "reason"})

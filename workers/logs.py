@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -86,11 +86,14 @@ _log = structlog.get_logger("workers.stage")
 
 
 @contextmanager
-def stage_event(stage: str, **context: Any) -> Iterator[dict[str, Any]]:
+def stage_event(
+    stage: str, *, on_done: Callable[[str, dict[str, Any], float], None] | None = None, **context: Any
+) -> Iterator[dict[str, Any]]:
     """Log one event for a stage with `stage`, `outcome` and `duration_ms`.
 
     The body may set `outcome` (default "ok") and `reason` or any other key in the yielded dict.
-    An exception logs outcome "failed" with the error as reason and propagates.
+    An exception logs outcome "failed" with the error as reason and propagates. `on_done(stage, fields,
+    duration_ms)` is called after the log line (the story's trace and the stage metrics use it).
     """
     fields: dict[str, Any] = {"outcome": "ok"}
     started = time.perf_counter()
@@ -104,3 +107,5 @@ def stage_event(stage: str, **context: Any) -> Iterator[dict[str, Any]]:
         duration_ms = round((time.perf_counter() - started) * 1000, 2)
         level = "warning" if fields["outcome"] == "failed" else "info"
         getattr(_log, level)(stage, stage=stage, **context, **fields, duration_ms=duration_ms)
+        if on_done is not None:
+            on_done(stage, fields, duration_ms)

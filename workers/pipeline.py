@@ -5,6 +5,8 @@ This is the only module that knows the order of the stages; each stage is a func
 
 from __future__ import annotations
 
+from typing import Any
+
 from workers.boilerplate import load_rules
 from workers.broker import redis_client
 from workers.clean import clean
@@ -15,6 +17,7 @@ from workers.publish import Conflict, publish
 from workers.settings import Settings
 from workers.story import Story
 from workers.tag import tag
+from workers.trace import record
 
 __all__ = ["process_story"]
 
@@ -24,14 +27,18 @@ _MAX_DECISIONS = 3
 
 def process_story(story: Story, settings: Settings) -> str:
     """Run a polled story through every stage; return new, updated, merged, pending or skipped."""
-    context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id}
+    client = redis_client()
+
+    def traced(stage: str, fields: dict[str, Any], duration_ms: float) -> None:
+        record(client, story.id, stage, fields, duration_ms, settings.trace_days)
+
+    context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id, "on_done": traced}
     with stage_event("clean", **context) as event:
         if wants_full_text(story, settings):
             story, event["full_text"] = fetch_full_text(story, settings)
         story = clean(story, load_rules(settings.clean_file))
         if story.removed:
             event["removed"] = story.removed
-    client = redis_client()
     for _attempt in range(_MAX_DECISIONS):
         with stage_event("dedup", **context) as event:
             decision = decide(settings, client, story)

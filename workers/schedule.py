@@ -51,6 +51,8 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
                 "attribution": config.attribution, "tags": list(config.tags), "enabled": config.enabled,
                 "priority": config.priority, "full_text": config.full_text, "category_hint": config.category,
             }  # fmt: skip
+            # A feed added at run time and later written into feeds.yaml belongs to the file from now on.
+            values["origin"] = "config"
             if any(getattr(feed, key) != value for key, value in values.items()):
                 for key, value in values.items():
                     setattr(feed, key, value)
@@ -65,7 +67,8 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
 def known_feeds(database_url: str) -> dict[str, bool]:
     """Every feed in the store, sorted by id, with whether it is enabled."""
     with transaction(database_url, readonly=True) as session:
-        return dict(session.execute(select(Feed.id, Feed.enabled).order_by(Feed.id)).tuples().all())
+        rows = session.execute(select(Feed.id, Feed.enabled).order_by(Feed.id))
+        return {feed_id: enabled for feed_id, enabled in rows}
 
 
 def enabled_feed_ids(database_url: str) -> list[str]:

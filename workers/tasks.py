@@ -20,6 +20,7 @@ from workers.settings import get_settings
 from workers.store.db import transaction
 from workers.store.models import PollRun, utcnow
 from workers.story import Story
+from workers.trace import record_enqueued
 
 __all__ = ["enqueue_polls", "enqueue_stories", "poll_feed", "process_story", "tick"]
 
@@ -91,6 +92,8 @@ def enqueue_stories(stories: Sequence[Story]) -> None:
     """One message per story, sent over one producer connection."""
     if not stories:
         return
+    # The trace starts before the messages leave: a worker may take a story before this function returns.
+    record_enqueued(redis_client(), [story.id for story in stories], stories[0].poll_id, get_settings().trace_days)
     with app.producer_or_acquire() as producer:
         for story in stories:
             process_story.apply_async((story.to_wire(),), producer=producer)
