@@ -94,7 +94,8 @@ def test_beat_and_a_worker_poll_a_due_feed_and_publish_its_stories(settings, fee
     assert report["feeds"][0] | {"last_poll": None, "next_poll": None} == {
         "feed": "wire-west", "enabled": True, "url": url, "last_poll": None, "last_status": 200,
         "consecutive_errors": 0, "last_error": None, "stories": 6, "next_poll": None,
-        "priority": 0, "keyed_by": "guid", "keyed_by_reason": None,
+        "priority": 0, "keyed_by": "guid", "keyed_by_reason": None, "title": None, "origin": "config",
+        "interval": 300, "health": "ok", "quiet": False, "stories_24h": 6,
     }  # fmt: skip
     assert (worker_exit, beat_exit) == (0, 0), "SIGTERM is a clean, warm shutdown"
     worker_log = (tmp_path / "worker.log").read_text()

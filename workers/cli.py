@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -11,7 +10,7 @@ from typing import Any
 
 import click
 
-from workers.cli_common import short_time, startup
+from workers.cli_common import startup
 
 __all__ = ["main"]
 
@@ -186,84 +185,25 @@ def refetch(feeds: tuple[str, ...], all_feeds: bool, force: bool, wait: bool, ti
       feedworkers refetch wire-west press-office --wait
     """
     from workers.broker import broker_url
-    from workers.refetch import refetch as enqueue_refetch
-    from workers.refetch import wait_for_polls
+    from workers.refetch import RefetchRefused, manual_refetch, wait_for_polls
     from workers.schedule import known_feeds
 
     if bool(feeds) == all_feeds:
         raise click.UsageError("name one or more feeds, or pass --all")
     settings = startup()
     broker_url()  # the embedded Redis, when it is the broker, must run before anything is enqueued
-    known = known_feeds(settings.resolved_database_url)
     if all_feeds:
-        feeds = tuple(feed for feed, enabled in known.items() if enabled)
-    unknown = [feed for feed in feeds if feed not in known]
-    if unknown:
-        msg = f"refetch: unknown feed '{unknown[0]}'; known feeds: {', '.join(known) or 'none'}"
-        raise click.ClickException(msg)
-    polls = enqueue_refetch(settings, list(feeds), force=force)
+        feeds = tuple(feed for feed, enabled in known_feeds(settings.resolved_database_url).items() if enabled)
+    try:
+        polls = manual_refetch(settings, list(feeds), force=force, trigger="cli")
+    except (ValueError, RefetchRefused) as error:
+        raise click.ClickException(str(error)) from None
     for feed, poll_id in polls:
         click.echo(f"refetch: feed '{feed}' enqueued as poll {poll_id}")
     if wait:
         if not wait_for_polls(settings, [poll_id for _, poll_id in polls], timeout):
             click.echo(f"refetch: not finished after {timeout:.0f} s (are workers running?)", err=True)
         _print_summary(settings, [poll_id for _, poll_id in polls])
-
-
-@main.command()
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-def status(as_json: bool) -> None:
-    """Queues (waiting, in flight), workers alive, and every feed's polling state.
-
-    \b
-    Examples:
-      feedworkers status
-      feedworkers status --json | jq '.feeds[] | select(.consecutive_errors > 0)'
-    """
-    from workers.broker import broker_url, redis_client
-    from workers.report import feed_status, queue_status, workers_alive
-
-    settings = startup(sync=False)
-    broker_url()  # the embedded Redis, when it is the broker, must run to be asked
-    report = {
-        "queues": queue_status(redis_client()),
-        "workers": workers_alive(),
-        "feeds": feed_status(settings.resolved_database_url),
-    }
-    if as_json:
-        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
-        return
-    _print_status(report)
-
-
-def _print_status(report: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    queues = Table(title="queues")
-    for column in ("queue", "waiting", "in flight"):
-        queues.add_column(column)
-    for name, depth in report["queues"].items():
-        queues.add_row(name, str(depth["waiting"]), str(depth["in_flight"]))
-    console.print(queues)
-    workers = Table(title=f"workers alive: {len(report['workers'])}")
-    for column in ("worker", "pid", "concurrency", "queues"):
-        workers.add_column(column)
-    for row in report["workers"]:
-        workers.add_row(row["worker"], str(row["pid"]), str(row["concurrency"]), ",".join(row["queues"]))
-    console.print(workers)
-    feeds = Table(title="feeds")
-    for column in ("feed", "enabled", "last poll", "HTTP", "errors", "stories", "next poll", "keyed by", "last error"):
-        feeds.add_column(column)
-    for row in report["feeds"]:
-        keyed_by = row["keyed_by"] if not row["keyed_by_reason"] else f"{row['keyed_by']} ({row['keyed_by_reason']})"
-        feeds.add_row(
-            row["feed"], "yes" if row["enabled"] else "no", short_time(row["last_poll"]), str(row["last_status"] or "-"),
-            str(row["consecutive_errors"]), str(row["stories"]), short_time(row["next_poll"]), keyed_by,
-            row["last_error"] or "",
-        )  # fmt: skip
-    console.print(feeds)
 
 
 @main.group()
@@ -291,10 +231,13 @@ def _redact(url: str) -> str:
 
 
 # Commands that read stories and measure the pipeline live in their own modules.
+from workers.cli_feeds import feeds
 from workers.cli_measure import bench, evaluate
+from workers.cli_serve import serve
+from workers.cli_status import status
 from workers.cli_stories import stories, story
 
-for _command in (stories, story, evaluate, bench):
+for _command in (status, stories, story, feeds, evaluate, bench, serve):
     main.add_command(_command)
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from workers.cli_common import short_time, startup
+from workers.cli_common import startup
 
 __all__ = ["status"]
 
@@ -55,6 +55,16 @@ def status(as_json: bool, watch: bool, interval: float) -> None:
             pass
 
 
+def _clock(iso: str | None) -> str:
+    """'14:02:05' for a time today (UTC), 'Nov 24 14:02' otherwise: status tables must fit a terminal."""
+    if not iso:
+        return "-"
+    from datetime import UTC, datetime
+
+    moment = datetime.fromisoformat(iso)
+    return moment.strftime("%H:%M:%S" if moment.date() == datetime.now(UTC).date() else "%b %d %H:%M")
+
+
 def _console() -> Any:
     from rich.console import Console
 
@@ -71,30 +81,29 @@ def _tables(report: dict[str, Any]) -> list[Any]:
         oldest = depth.get("oldest_age_seconds")
         queues.add_row(name, str(depth["waiting"]), str(depth["in_flight"]), "-" if oldest is None else f"{oldest} s")
     workers = Table(title=f"workers alive: {len(report['workers'])}", title_justify="left")
-    for column in ("worker", "host", "pid", "queues", "concurrency", "last heartbeat", "tasks 5 min"):
-        workers.add_column(column)
+    for column in ("worker", "host", "pid", "queues", "concurrency", "heartbeat", "tasks 5 min"):
+        workers.add_column(column, no_wrap=True)
     for row in report["workers"]:
         workers.add_row(
             row["worker"], row["host"], str(row["pid"]), ",".join(row["queues"]), str(row["concurrency"]),
-            short_time(row["last_heartbeat"]), str(row["tasks_5m"]),
+            _clock(row["last_heartbeat"]), str(row["tasks_5m"]),
         )  # fmt: skip
     feeds = Table(title="feeds", title_justify="left")
-    columns = ("feed", "health", "last poll", "HTTP", "errors", "next poll", "24 h", "stories", "origin", "last error")
-    for column in columns:
-        feeds.add_column(column)
+    columns = ("feed", "health", "last poll", "HTTP", "errors", "next poll", "24 h", "stories", "origin")
+    for column, width in zip(columns, (12, 8, 9, 4, 6, 9, 4, 7, 7), strict=True):
+        feeds.add_column(column, no_wrap=True, min_width=width)
+    feeds.add_column("last error", overflow="ellipsis", no_wrap=True, max_width=50)
     for row in report["feeds"]:
         health = f"[{_HEALTH_STYLE[row['health']]}]{row['health']}[/]" + (" [yellow]quiet[/]" if row["quiet"] else "")
         keyed = f" (keyed by {row['keyed_by']})" if row.get("keyed_by") == "link" else ""
         feeds.add_row(
-            row["feed"] + keyed, health, short_time(row["last_poll"]), str(row["last_status"] or "-"),
-            str(row["consecutive_errors"]), short_time(row["next_poll"]), str(row["stories_24h"]),
-            str(row["stories"]), row.get("origin") or "-", (row["last_error"] or "")[:80],
+            row["feed"] + keyed, health, _clock(row["last_poll"]), str(row["last_status"] or "-"),
+            str(row["consecutive_errors"]), _clock(row["next_poll"]), str(row["stories_24h"]),
+            str(row["stories"]), row.get("origin") or "-", row["last_error"] or "",
         )  # fmt: skip
     totals = Table(title="totals", title_justify="left")
     for column in ("", "published", "updated", "duplicates merged", "failed"):
         totals.add_column(column)
     for label, counts in report["totals"].items():
-        totals.add_row(
-            f"last {label}", *(str(counts[key]) for key in ("published", "updated", "duplicates", "failed"))
-        )
+        totals.add_row(f"last {label}", *(str(counts[key]) for key in ("published", "updated", "duplicates", "failed")))
     return [queues, workers, feeds, totals]

@@ -24,8 +24,15 @@ def story_lineage(database_url: str, client: redis.Redis, key: str) -> dict[str,
     """{"id", "story_id", "published", "verdict", "events": [...], "story": detail or None}; None when unknown."""
     detail = story_detail(database_url, key)
     entry_keys = [key]
+    duplicate = False
     if detail is not None:
-        entry_keys += [detail["id"], *(source["entry_key"] for source in detail["sources"])]
+        # `key` may be a prefix (story and entry ids are long): the entry it names is the one asked about.
+        asked = next((source for source in detail["sources"] if source["entry_key"].startswith(key)), None)
+        if asked is not None:
+            key, duplicate = asked["entry_key"], asked["role"] != "primary"
+        elif detail["id"].startswith(key):
+            key = detail["id"]
+        entry_keys = [key, detail["id"], *(source["entry_key"] for source in detail["sources"])]
     events: list[dict[str, Any]] = []
     for entry_key in dict.fromkeys(entry_keys):
         events += [event | {"entry": entry_key} for event in story_trace(client, entry_key)]
@@ -38,7 +45,7 @@ def story_lineage(database_url: str, client: redis.Redis, key: str) -> dict[str,
         "id": key,
         "story_id": detail["id"] if detail else None,
         "published": bool(detail and detail["status"] == "published"),
-        "verdict": _verdict(key, detail, entry, own),
+        "verdict": _verdict(key, detail, entry, own, duplicate),
         "events": events,
         "story": detail,
     }
@@ -53,12 +60,16 @@ def _entry(database_url: str, key: str) -> dict[str, Any] | None:
 
 
 def _verdict(
-    key: str, detail: dict[str, Any] | None, entry: dict[str, Any] | None, events: list[dict[str, Any]]
+    key: str,
+    detail: dict[str, Any] | None,
+    entry: dict[str, Any] | None,
+    events: list[dict[str, Any]],
+    duplicate: bool,
 ) -> str:
     last = events[-1] if events else None
     if detail is not None and detail["status"] != "published":
         return f"not published: story {detail['id']} was removed by an editor (a tombstone)"
-    if detail is not None and detail.get("duplicate_of"):
+    if detail is not None and duplicate:
         merge = next((e for e in reversed(events) if e["stage"] == "dedup" and e.get("other_story_id")), None)
         how = f" at similarity {merge['similarity']:.2f}" if merge and merge.get("similarity") is not None else ""
         method = f" ({merge['method']})" if merge and merge.get("method") else ""

@@ -104,8 +104,11 @@ def feed_status(database_url: str) -> list[dict[str, Any]]:
         return [
             {
                 "feed": feed.id,
+                "title": feed.title,
                 "enabled": feed.enabled,
+                "origin": feed.origin,
                 "url": feed.url,
+                "interval": feed.interval,
                 "last_poll": _iso(feed.last_polled_at),
                 "last_status": feed.last_status,
                 "consecutive_errors": feed.consecutive_errors,
@@ -158,16 +161,33 @@ def workers_alive(timeout: float = 1.0) -> list[dict[str, Any]]:
 
 
 def list_stories(
-    database_url: str, *, feed: str | None = None, since: datetime | None = None, limit: int = 50
+    database_url: str,
+    *,
+    feed: str | None = None,
+    since: datetime | None = None,
+    limit: int = 50,
+    q: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Published stories, newest first, as plain dicts."""
+    """Published stories, newest first, as plain dicts.
+
+    `q` keeps the stories whose title or body contains it, ignoring case, umlauts included (ILIKE);
+    `%`, `_` and `\\` in it match themselves, so a search is never a pattern.
+    """
     query = select(StoryRow).where(StoryRow.status == "published")
     if feed:
         query = query.where(StoryRow.feed_id == feed)
     if since:
         query = query.where(StoryRow.fetched_at >= since)
+    if q:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(StoryRow.title.ilike(pattern, escape="\\") | StoryRow.body_text.ilike(pattern, escape="\\"))
     query = query.order_by(StoryRow.fetched_at.desc(), StoryRow.published_at.desc(), StoryRow.id).limit(limit)
     with transaction(database_url, readonly=True) as session:
+        if q and session.get_bind().dialect.name == "sqlite":
+            # ILIKE is lower() LIKE lower() on SQLite, and SQLite's lower() folds ASCII only: "FERNWÄRME"
+            # would miss "Fernwärme". A Unicode lower() on this connection overrides the built-in one.
+            raw = session.connection().connection.driver_connection
+            raw.create_function("lower", 1, lambda v: v.lower() if isinstance(v, str) else v, deterministic=True)
         rows = list(session.scalars(query))
         sources = _sources(session, [row.id for row in rows])
         return [_story_dict(row) | {"sources": sources.get(row.id, [])} for row in rows]
