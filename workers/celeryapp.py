@@ -24,14 +24,19 @@ from workers.settings import get_settings
 from workers.store.db import dispose_engines
 from workers.tag import warm_up
 
-__all__ = ["FEEDS_QUEUE", "STORIES_QUEUE", "BaseTask", "app"]
+__all__ = ["FEEDS_QUEUE", "RETRY_MAX_SECONDS", "STORIES_QUEUE", "TASK_TIME_LIMIT", "BaseTask", "app"]
 
 FEEDS_QUEUE = "feeds"
 STORIES_QUEUE = "stories"
 
-# A killed worker's unacknowledged messages return after this many seconds; it must stay above the
-# longest hard time limit plus the longest retry countdown, or a running task is delivered twice.
-VISIBILITY_TIMEOUT = 300
+# A killed worker's unacknowledged messages return after this many seconds (plus the 5 s restore sweep),
+# so within a minute. It must stay above the longest hard time limit (TASK_TIME_LIMIT) or a task still
+# running is delivered a second time. A retry is a message with an ETA that its worker holds, unacked, until
+# then: RETRY_MAX_SECONDS stays well below the visibility timeout so a waiting retry is never restored twice.
+VISIBILITY_TIMEOUT = 55
+TASK_SOFT_TIME_LIMIT = 40
+TASK_TIME_LIMIT = 45
+RETRY_MAX_SECONDS = 30
 
 _log = structlog.get_logger("workers.celeryapp")
 
@@ -83,8 +88,8 @@ def _config() -> dict[str, Any]:
             "workers.poll_feed": {"queue": FEEDS_QUEUE},
             "workers.process_story": {"queue": STORIES_QUEUE},
         },
-        "task_soft_time_limit": 60,
-        "task_time_limit": 90,
+        "task_soft_time_limit": TASK_SOFT_TIME_LIMIT,
+        "task_time_limit": TASK_TIME_LIMIT,
         "worker_prefetch_multiplier": 1,
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,

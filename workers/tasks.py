@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
@@ -11,7 +12,7 @@ from redis.exceptions import LockError
 from sqlalchemy.exc import OperationalError
 
 from workers.broker import redis_client
-from workers.celeryapp import BaseTask, app
+from workers.celeryapp import RETRY_MAX_SECONDS, TASK_TIME_LIMIT, BaseTask, app
 from workers.pipeline import process_story as run_pipeline
 from workers.poll import poll
 from workers.publish import record_failure
@@ -28,16 +29,16 @@ log = structlog.get_logger("workers.tasks")
 
 # The fetch lock outlives the poll's hard time limit, so a lock can only be left behind by a dead
 # process, and then for at most this long.
-_POLL_LOCK_SECONDS = 150
+_POLL_LOCK_SECONDS = TASK_TIME_LIMIT + 15
 
 
-@app.task(name="workers.tick", soft_time_limit=30, time_limit=60)
+@app.task(name="workers.tick", soft_time_limit=20, time_limit=30)
 def tick() -> None:
     """Enqueue a poll for every due feed (run by beat every few seconds)."""
     enqueue_polls(claim_due_feeds(get_settings().resolved_database_url))
 
 
-@app.task(name="workers.poll_feed", soft_time_limit=60, time_limit=90)
+@app.task(name="workers.poll_feed")
 def poll_feed(feed_id: str, poll_id: str | None = None, force: bool = False) -> None:
     """Poll one feed, never two polls of the same feed at once."""
     settings = get_settings()
@@ -59,11 +60,7 @@ def poll_feed(feed_id: str, poll_id: str | None = None, force: bool = False) -> 
 @app.task(
     bind=True,
     name="workers.process_story",
-    soft_time_limit=60,
-    time_limit=90,
-    max_retries=5,
-    retry_backoff=2,
-    retry_backoff_max=60,
+    max_retries=8,
 )
 def process_story(self: BaseTask, story: dict[str, Any]) -> None:
     """Clean, dedup, tag and publish one story; transient store errors are retried with backoff."""
@@ -84,8 +81,9 @@ def process_story(self: BaseTask, story: dict[str, Any]) -> None:
             raise self.retry(exc=store_error, countdown=_backoff(self.request.retries)) from None
 
 
-def _backoff(retries: int) -> int:
-    return min(60, 2 ** (retries + 1))
+def _backoff(retries: int) -> float:
+    """Exponential with full jitter (2, 4, 8 … s, capped): workers retrying after one outage spread out."""
+    return random.uniform(1.0, min(RETRY_MAX_SECONDS, 2 ** (retries + 1)))
 
 
 def enqueue_stories(stories: Sequence[Story]) -> None:
