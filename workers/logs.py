@@ -15,6 +15,8 @@ from typing import Any
 import orjson
 import structlog
 
+from workers.redact import redact_event
+
 __all__ = ["configure_logging", "get_logger", "stage_event"]
 
 _configured = False
@@ -54,6 +56,7 @@ def configure_logging(level: int | str = "INFO", *, json: bool | None = None) ->
         shared.append(structlog.processors.format_exc_info)
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=True)
+    shared.append(redact_event)  # last: it also sees the formatted traceback
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
