@@ -29,6 +29,9 @@ _TEST_ENVIRONMENT = dict(
     FEEDWORKERS_CONFIG_DIR=str(SESSION_DIR / "config"),
     FEEDWORKERS_DATABASE_URL=f"sqlite:///{SESSION_DIR / 'store.db'}",
     FEEDWORKERS_FETCH_DEADLINE="5",
+    # Every test feed is on one host (127.0.0.1): the 1 s politeness gap would only slow the suite down;
+    # tests/test_fault_server.py checks the host limits with their own settings.
+    FEEDWORKERS_HOST_MIN_INTERVAL="0",
 )
 _SAVED_ENVIRONMENT = {key: os.environ.get(key) for key in _TEST_ENVIRONMENT}
 os.environ.update(_TEST_ENVIRONMENT)
@@ -82,6 +85,10 @@ def _truncate(url: str) -> None:
         for table in reversed(Base.metadata.sorted_tables):
             session.execute(table.delete())
     dedup_index.clear(redis_client())
+    # A test's Retry-After pause or host slots must not bind the next test (every feed here is on 127.0.0.1).
+    host_keys = list(redis_client().scan_iter(match="fw:host:*", count=1000))
+    if host_keys:
+        redis_client().delete(*host_keys)
 
 
 @pytest.fixture

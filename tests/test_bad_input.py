@@ -82,6 +82,7 @@ class Broken:
     content_type: str = "application/rss+xml"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    enabled: bool = True  # a feed that is gone for good (410) is switched off; any other failure is retried
 
     @property
     def stage(self) -> str:
@@ -106,10 +107,11 @@ BROKEN = [
     pytest.param(
         Broken(
             b"gone",
-            "fetch: feed 'bad' returned HTTP 410 (the publisher removed the feed",
+            "fetch: feed 'bad' is gone (HTTP 410); disabled",
             410,
             status=410,
             content_type="text/plain",
+            enabled=False,
         ),
         id="http-410",
     ),
@@ -170,7 +172,7 @@ def test_a_failing_feed_shows_a_clear_error_and_harms_nothing_else(settings, fee
     bad = feed_row(settings, "bad")
     assert bad.last_error is not None and bad.last_error.startswith(broken.stage), bad.last_error
     assert broken.says in bad.last_error
-    assert (bad.consecutive_errors, bad.last_status, bad.enabled) == (1, broken.last_status, True)
+    assert (bad.consecutive_errors, bad.last_status, bad.enabled) == (1, broken.last_status, broken.enabled)
     assert summary["bad"]["error"] == bad.last_error
     assert summary["bad"]["status"] == (f"failed (HTTP {broken.last_status})" if broken.last_status else "failed")
     assert (summary["bad"]["new"], summary["bad"]["updated"], summary["bad"]["errors"]) == (0, 0, 1)

@@ -91,6 +91,8 @@ def test_an_added_feed_is_due_at_once(any_settings):
     [
         pytest.param({"id": "wire-west", "url": "ftp://wire.example/x"}, "url", id="url-scheme"),
         pytest.param({"id": "wire-west", "url": "https://:80/x"}, "url", id="url-without-host"),
+        pytest.param({"id": "wire-west", "url": "file:///etc/passwd"}, "url", id="local-file-at-run-time"),
+        pytest.param({"id": "wire-west", "url": "javascript:alert(1)"}, "url", id="url-javascript"),
         pytest.param({"id": "wire-west", "url": URL, "interval": 5}, "interval", id="interval-too-short"),
         pytest.param({"id": "wire-west", "url": URL, "interval": "often"}, "interval", id="interval-not-a-number"),
         pytest.param({"id": "wire-west", "url": URL, "language": "deutsch"}, "language", id="language"),
@@ -301,3 +303,20 @@ def test_a_runtime_feed_written_into_feeds_yaml_belongs_to_the_file_after_sync(s
     sync_feeds(settings.resolved_database_url, [])  # and removed from the file again: disabled like any config feed
     [feed] = [f for f in list_feeds(settings.resolved_database_url) if f["feed"] == "adopted"]
     assert (feed["origin"], feed["enabled"]) == ("config", False)
+
+
+def test_a_feed_gone_for_good_stays_disabled_on_sync_until_its_url_changes(settings) -> None:
+    from workers.schedule import sync_feeds
+    from workers.store.db import transaction
+    from workers.store.models import Feed
+
+    gone = FeedConfig(id="gone", url="http://127.0.0.1:9/gone.xml")
+    sync_feeds(settings.resolved_database_url, [gone])
+    with transaction(settings.resolved_database_url) as session:  # what a poll answered with 410 leaves behind
+        row = session.get(Feed, "gone")
+        row.enabled, row.last_status = False, 410
+    sync_feeds(settings.resolved_database_url, [gone])
+    still = [f["enabled"] for f in list_feeds(settings.resolved_database_url) if f["feed"] == "gone"]
+    sync_feeds(settings.resolved_database_url, [FeedConfig(id="gone", url="http://127.0.0.1:9/moved.xml")])
+    moved = [f["enabled"] for f in list_feeds(settings.resolved_database_url) if f["feed"] == "gone"]
+    assert (still, moved) == ([False], [True])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import structlog
 
-from tests.helpers import configure, poll_now
+from tests.helpers import configure, feed_row, poll_now
 from workers.feeds_config import FeedConfig
 from workers.logs import configure_logging
 from workers.redact import redact_text
@@ -62,3 +62,4 @@ def test_a_feed_url_with_credentials_never_shows_its_password_in_the_logs(settin
     out = capsys.readouterr().out
     assert "reader:***@127.0.0.1:9" in out, "the feed URL is logged, with its password replaced"
     assert "feed-pw-4711" not in out
+    assert "feed-pw-4711" not in (feed_row(settings, "private").last_error or ""), "nor in status and the API"

@@ -47,18 +47,22 @@ class FeedNotFound(FeedAdminError):
 
 
 def validate_feed(raw: Mapping[str, Any]) -> FeedConfig:
-    """Check `raw` exactly as one entry of feeds.yaml is checked, so both ways of adding a feed agree.
-
-    A relative `file:` URL is resolved against the current folder (there is no feeds file to be
-    relative to). Raises FeedAdminError naming the feed, the field and what it must be.
+    """Check `raw` as one entry of feeds.yaml is checked, so both ways of adding a feed agree, except that
+    a feed added at run time must be http(s): whoever holds the API token could otherwise make the workers
+    read local files (`file:` feeds are for whoever edits feeds.yaml on the machine). Raises FeedAdminError
+    naming the feed, the field and what it must be.
     """
     source = Path.cwd() / "feeds.yaml"
     try:
-        return _parse_feed(source, 1, dict(raw) if isinstance(raw, Mapping) else raw)
+        config = _parse_feed(source, 1, dict(raw) if isinstance(raw, Mapping) else raw)
     except ConfigError as error:
         # The messages of feeds.yaml name the file and the entry's position; neither means anything here.
         detail = str(error).removeprefix(f"{source}: ").removeprefix("feed #1: ")
         raise FeedAdminError(f"feeds: {detail}") from None
+    if not config.url.startswith(("http://", "https://")):
+        msg = f"feeds: feed '{config.id}': url must be http or https for a feed added at run time, got {config.url!r}"
+        raise FeedAdminError(msg)
+    return config
 
 
 def list_feeds(database_url: str) -> list[dict[str, Any]]:

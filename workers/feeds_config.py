@@ -91,11 +91,19 @@ def _parse_feed(path: Path, position: int, raw: Any) -> FeedConfig:
         msg = f"{where}: unknown field {unknown[0]!r}; known fields are {', '.join(sorted(_KNOWN_KEYS))}"
         raise ConfigError(msg)
     url = raw.get("url")
+    # Only these schemes: anything else (javascript:, data:, ftp:) is never fetched; `file:` is the operator's
+    # own drop folder and is never followed from a redirect (fetch.py).
     if not isinstance(url, str) or not url.startswith(("http://", "https://", "file:")):
-        msg = f"{where}: url must start with http://, https:// or file:, got {url!r}"
+        msg = f"{where}: url must start with http://, https:// or file: (a local feed file), got {url!r}"
+        raise ConfigError(msg)
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in url):
+        msg = f"{where}: url contains spaces or control characters, got {url!r}; percent-encode them (%20)"
         raise ConfigError(msg)
     if url.startswith("http") and not _has_host(url):
         msg = f"{where}: url has no valid host, got {url!r}"
+        raise ConfigError(msg)
+    if url.startswith("file://") and urlsplit(url).netloc not in ("", "localhost"):
+        msg = f"{where}: a file: url names a file on this machine (file:///absolute/path), got {url!r}"
         raise ConfigError(msg)
     if url.startswith("file:") and not url.startswith("file://"):
         # `file:relative/path` is resolved against the folder of the feeds file.

@@ -4,24 +4,34 @@ A 304, or a body identical to the last one, enqueues nothing. All entries of the
 their seen marks in one query. Validators (ETag, Last-Modified, body hash) are trusted only while the
 previous poll's stories have all been stored (or are still being worked on): a story lost on the way
 is then fetched and enqueued again instead of hiding behind a 304.
+
+Every fetch takes a turn on its host first (hosts.py: a few at once, a gap between requests, no request
+before a Retry-After), shared by all workers. A poll that gets no turn is deferred, not failed: a
+scheduled one to the time the host is free (next_poll_at), one an operator waits for is sent again later.
+What a failed fetch means for the feed (backoff, disabling, failing at once) is decided in fetch_policy.
 """
 
 from __future__ import annotations
 
 import hashlib
+import random
+import time
 from collections.abc import Callable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from workers import hosts
 from workers.errors import FetchError, ParseError
 from workers.fetch import fetch
+from workers.fetch_policy import OPERATOR_TRIGGERS, Verdict, judge, retry_delay
 from workers.logs import stage_event
 from workers.parse import parse
+from workers.redact import redact_text
 from workers.settings import Settings
 from workers.store.db import transaction
 from workers.store.models import Entry, Feed, PollRun, utcnow
@@ -35,8 +45,9 @@ _log = structlog.get_logger("workers.poll")
 
 # How long a poll's stories may take to be stored before the next poll stops trusting the validators.
 _IN_FLIGHT_GRACE = timedelta(minutes=5)
-_MAX_BACKOFF = timedelta(hours=6)
 _SEEN_CHUNK = 500
+# A deferred operator's poll comes back within this (a Celery countdown; below the broker's visibility timeout).
+_REQUEUE_MAX_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,15 +63,6 @@ class PollOutcome:
     error: str | None = None
 
 
-def retry_delay(interval: int, consecutive_errors: int, retry_after: float | None = None) -> timedelta:
-    """Exponential backoff on consecutive errors, capped, never sooner than the server's Retry-After."""
-    delay = timedelta(seconds=interval * 2 ** min(consecutive_errors, 12))
-    delay = min(delay, _MAX_BACKOFF)
-    if retry_after:
-        delay = max(delay, timedelta(seconds=retry_after))
-    return delay
-
-
 def poll(feed_id: str, poll_id: str, *, force: bool, settings: Settings, enqueue: Enqueue) -> PollOutcome:
     """Poll one feed now; every failure is recorded on the feed and returned, never raised."""
     database_url = settings.resolved_database_url
@@ -68,7 +70,7 @@ def poll(feed_id: str, poll_id: str, *, force: bool, settings: Settings, enqueue
     with stage_event("poll", feed_id=feed_id, poll_id=poll_id, force=force) as event:
         try:
             outcome = _poll(feed_id, poll_id, force, settings, enqueue)
-        except Exception as error:  # a bug or an outage must still end the run, not hang it
+        except Exception as error:  # noqa: BLE001 - a bug or an outage must still end the run, not hang it
             reason = f"poll: feed '{feed_id}' failed unexpectedly: {type(error).__name__}: {error}"
             _log.error("poll failed", feed_id=feed_id, poll_id=poll_id, reason=reason, exc_info=True)
             outcome = PollOutcome("failed", error=reason)
@@ -94,6 +96,11 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
         if feed is None:
             return PollOutcome("failed", error=f"poll: feed '{feed_id}' is not configured; add it to feeds.yaml")
         trust = not force and _previous_poll_settled(session, feed)
+        run = session.get(PollRun, poll_id)
+        trigger = run.trigger if run is not None else "direct"
+    turn = hosts.turn_for(feed.url, settings)
+    if isinstance(turn, hosts.Deferred):
+        return _defer(database_url, feed.id, poll_id, force, trigger, turn)
     started = utcnow()
     try:
         fetched = fetch(
@@ -104,10 +111,12 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
             last_modified=feed.last_modified if trust else None,
         )
     except FetchError as error:
-        _record_poll(
-            database_url, feed.id, status=error.status, error=str(error), failed=True, retry_after=error.retry_after
-        )
-        return PollOutcome("failed", http_status=error.status, error=str(error))
+        verdict = judge(feed.id, error, interval=feed.interval, consecutive_errors=feed.consecutive_errors)
+        hosts.pause_for(feed.url, verdict.host_pause)
+        _record_poll(database_url, feed.id, status=error.status, error=verdict.message, failed=True, verdict=verdict)
+        return PollOutcome("failed", http_status=error.status, error=verdict.message)
+    finally:
+        hosts.give_back(turn)
     body_hash = hashlib.sha256(fetched.body).hexdigest() if fetched.status == 200 else feed.body_hash
     if fetched.status == 304 or (trust and body_hash == feed.body_hash):
         # Unchanged: a warning about the document (degraded XML) still holds; an old error does not.
@@ -164,6 +173,31 @@ def _poll(feed_id: str, poll_id: str, force: bool, settings: Settings, enqueue: 
         invalid=parsed.invalid,
         error=parsed.warning,
     )
+
+
+def _defer(
+    database_url: str, feed_id: str, poll_id: str, force: bool, trigger: str, deferred: hosts.Deferred
+) -> PollOutcome:
+    """Fetch nothing now and count no error: the host asked for a pause, or it is busy."""
+    until = datetime.fromtimestamp(deferred.until, UTC)
+    if deferred.why == "retry-after":
+        why = f"{deferred.host} asked for no requests before then (Retry-After)"
+    else:
+        why = f"{deferred.host} is busy with other fetches (at most a few at once, one at a time apart)"
+    reason = f"poll: feed '{feed_id}' deferred to {until:%H:%M:%S} UTC: {why}"
+    if trigger in OPERATOR_TRIGGERS and deferred.why != "retry-after":
+        # Someone waits for this poll id and the host is only busy: the same poll is sent again shortly. A
+        # server's Retry-After binds operators too; their poll ends "deferred", saying until when.
+        from workers.tasks import poll_feed  # here, not at the top: workers.tasks imports this module
+
+        delay = min(max(1.0, deferred.until - time.time()), _REQUEUE_MAX_SECONDS) + random.uniform(0, 2)
+        poll_feed.apply_async((feed_id, poll_id, force), countdown=delay)
+        return PollOutcome("queued", error=reason)
+    with transaction(database_url) as session:
+        row = session.get(Feed, feed_id)
+        if row is not None:
+            row.next_poll_at = until
+    return PollOutcome("deferred", error=reason)
 
 
 def _unique(stories: list[Story]) -> list[Story]:
@@ -240,20 +274,27 @@ def _record_poll(
     status: int | None,
     error: str | None,
     failed: bool = False,
-    retry_after: float | None = None,
+    verdict: Verdict | None = None,
     validators: tuple[str | None, str | None, str | None] | None = None,
     poll_id: str | None = None,
 ) -> None:
-    """Store how a poll went and when the feed is due next (backing off after consecutive failures)."""
+    """Store how a poll went and when the feed is due next: the verdict of a failed fetch, backoff after
+    other consecutive failures, the interval after a success (which also resets the error count)."""
     now = utcnow()
     with transaction(database_url) as session:
         row = session.get(Feed, feed_id)
         if row is None:
             return
         row.consecutive_errors = row.consecutive_errors + 1 if failed else 0
-        row.last_status, row.last_error, row.last_polled_at = status, error, now
-        if failed:
-            row.next_poll_at = now + retry_delay(row.interval, row.consecutive_errors - 1, retry_after)
+        # Errors name the URL; one with credentials in it must not show them in `status` or the API.
+        row.last_status, row.last_error, row.last_polled_at = status, error and redact_text(error), now
+        if verdict is not None:
+            row.consecutive_errors = max(row.consecutive_errors, verdict.min_errors)
+            row.next_poll_at = now + verdict.delay
+            if verdict.disable:
+                row.enabled = False  # the scheduler claims enabled feeds only; the stories stay
+        elif failed:
+            row.next_poll_at = now + retry_delay(row.interval, row.consecutive_errors - 1)
         else:
             row.next_poll_at = now + timedelta(seconds=row.interval)
         if validators is not None:
@@ -280,10 +321,11 @@ def _finish_run(database_url: str, poll_id: str, outcome: PollOutcome) -> None:
         if run is None:
             return
         run.state = outcome.state
-        run.finished_at = utcnow()
+        # A poll sent again (deferred while an operator waits for it) is not finished.
+        run.finished_at = None if outcome.state == "queued" else utcnow()
         run.http_status = outcome.http_status
         run.entries = outcome.entries
         run.enqueued = outcome.enqueued
         run.unchanged = outcome.unchanged
         run.invalid = outcome.invalid
-        run.error = outcome.error
+        run.error = outcome.error and redact_text(outcome.error)

@@ -27,8 +27,11 @@ __all__ = [
 ]
 
 QUEUES = (FEEDS_QUEUE, STORIES_QUEUE)
-_FINAL = ("ok", "unchanged", "failed", "skipped")
-_STATUS_TEXT = {"unchanged": "unchanged", "skipped": "skipped (poll running)", "failed": "failed"}
+_FINAL = ("ok", "unchanged", "failed", "skipped", "deferred")
+_STATUS_TEXT = {
+    "unchanged": "unchanged", "skipped": "skipped (poll running)", "failed": "failed",
+    "deferred": "deferred (the host asked to wait)",
+}  # fmt: skip
 # kombu's Redis transport keeps priority levels in extra lists named <queue>\x06\x16<level>.
 _PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 

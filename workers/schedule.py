@@ -42,10 +42,12 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
                 )  # fmt: skip
                 counts["added"] += 1
                 continue
+            gone = feed.last_status == 410 and not feed.enabled
             if feed.url != config.url:
                 # Validators of the old URL mean nothing for the new one.
                 feed.etag = feed.last_modified = feed.body_hash = None
                 feed.next_poll_at = None
+                gone = False
             values = {
                 "url": config.url, "title": config.title, "interval": config.interval, "language": config.language,
                 "attribution": config.attribution, "tags": list(config.tags), "enabled": config.enabled,
@@ -53,6 +55,8 @@ def sync_feeds(database_url: str, configs: Sequence[FeedConfig]) -> dict[str, in
             }  # fmt: skip
             # A feed added at run time and later written into feeds.yaml belongs to the file from now on.
             values["origin"] = "config"
+            if gone:  # the server said the feed is gone for good: only a new URL (or `feeds enable`) revives it
+                values["enabled"] = False
             if any(getattr(feed, key) != value for key, value in values.items()):
                 for key, value in values.items():
                     setattr(feed, key, value)

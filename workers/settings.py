@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     # write endpoint answers); a feed is "quiet" when nothing new came for this many times its usual gap
     # between stories (and at least `quiet_min_hours`).
     refetch_min_seconds: float = Field(default=30.0, ge=0.0)
+    # Per-host politeness shared by all workers (in Redis): at most this many fetches of one host at once, and
+    # at least this many seconds between the starts of two requests to one host.
+    host_concurrency: int = Field(default=2, ge=1)
+    host_min_interval: float = Field(default=1.0, ge=0.0)
     trace_days: float = Field(default=7.0, gt=0.0)
     api_token: str | None = None
     quiet_factor: float = Field(default=4.0, gt=1.0)
