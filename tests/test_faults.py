@@ -178,7 +178,12 @@ def test_sigkilled_pool_children_lose_and_double_nothing(ingest) -> None:
             time.sleep(1.0)
 
     stored = run.wait_for(run.expected, timeout=150, during=kill_a_child)
-    _report("pool child SIGKILLed", run, stored, seconds=round(time.monotonic() - started))
+    redelivered = stored
+    if stored < run.expected:  # a story whose worker died 3 times is a dead letter; the next poll sends it again
+        run.refetch()
+        stored = run.wait_for(run.expected, timeout=60)
+    _report("pool child SIGKILLed", run, stored, stored_before_next_poll=redelivered,
+            seconds=round(time.monotonic() - started))  # fmt: skip
     assert run.kills >= 3
     assert main.poll() is None, "the worker's main process survives its children"
     assert (stored, run.duplicated()) == (run.expected, 0)

@@ -13,18 +13,29 @@ from typing import Any
 import structlog
 from celery import Celery, Task, signals
 from kombu import Exchange, Queue
+from redis import Redis
 from redis.exceptions import RedisError
 
 from workers import heartbeat
 from workers.boilerplate import load_rules
 from workers.broker import broker_url, configured_broker_url, redis_client
+from workers.dead_letters import record_dead_letter
 from workers.errors import ConfigError
 from workers.logs import configure_logging
 from workers.settings import get_settings
 from workers.store.db import dispose_engines
 from workers.tag import warm_up
 
-__all__ = ["FEEDS_QUEUE", "RETRY_MAX_SECONDS", "STORIES_QUEUE", "TASK_TIME_LIMIT", "BaseTask", "app"]
+__all__ = [
+    "FEEDS_QUEUE",
+    "MAX_DELIVERIES",
+    "RETRY_MAX_SECONDS",
+    "STORIES_QUEUE",
+    "TASK_TIME_LIMIT",
+    "BaseTask",
+    "app",
+    "set_deliveries",
+]
 
 FEEDS_QUEUE = "feeds"
 STORIES_QUEUE = "stories"
@@ -37,12 +48,23 @@ VISIBILITY_TIMEOUT = 55
 TASK_SOFT_TIME_LIMIT = 40
 TASK_TIME_LIMIT = 45
 RETRY_MAX_SECONDS = 30
+# Poison guard: a message delivered this many times without completing killed its worker each time and is not
+# run again; the counts outlive any redelivery loop (requeued at once, or after the visibility timeout).
+MAX_DELIVERIES = 3
+_DELIVERIES_TTL = 24 * 3600
 
 _log = structlog.get_logger("workers.celeryapp")
 
 
 class BaseTask(Task):
-    """Owns what every task shares: late acks, no results, and log context for the task."""
+    """Owns what every task shares: late acks, no results, log context, and the poison guard.
+
+    The guard: a message whose worker process dies (out of memory, crash, kill) is requeued
+    (`reject_on_worker_lost`), so one that kills its worker every time would loop forever. Each delivery is
+    counted per task id in Redis and the count is dropped when the task completes (success, failure or
+    retry); a message delivered again after `MAX_DELIVERIES` deliveries without completing is kept as a
+    dead letter and acked instead of run (shared notes §1.5, §3.2).
+    """
 
     acks_late = True
     ignore_result = True
@@ -51,10 +73,64 @@ class BaseTask(Task):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         structlog.contextvars.bind_contextvars(task=self.name, task_id=self.request.id)
+        counted = self.request.delivery_info and not (self.request.called_directly or self.request.is_eager)
+        task_id = self.request.id if counted else None
+        deliveries = _count_delivery(task_id)
+        completed = False
         try:
-            return super().__call__(*args, **kwargs)
+            if deliveries > MAX_DELIVERIES:
+                result = self._bury_poison(args, kwargs, deliveries - 1)
+            else:
+                result = super().__call__(*args, **kwargs)
+            completed = True
+            return result
+        except Exception:
+            completed = True  # failed or retried: it completed all the same
+            raise
         finally:
+            # Not on SystemExit: billiard turns a terminating signal to a pool process (SIGTERM, SIGHUP, SIGQUIT,
+            # SIGUSR1) into SystemExit, which runs this block while the process dies; that delivery stays counted.
+            if completed and task_id is not None:
+                with suppress(RedisError):
+                    redis_client().delete(_deliveries_key(task_id))
             structlog.contextvars.clear_contextvars()
+
+    def _bury_poison(self, args: tuple[Any, ...], kwargs: dict[str, Any], deliveries: int) -> None:
+        reason = f"task {self.name} {self.request.id} killed its worker {deliveries} times; it was not run again"
+        try:
+            dead_letter_id = record_dead_letter(
+                get_settings().resolved_database_url, task=self.name, args=args, kwargs=kwargs, error=reason,
+                attempts=deliveries, client=redis_client(),
+            )  # fmt: skip
+        except Exception as error:  # noqa: BLE001 - running it again would kill another worker: ack it regardless
+            _log.error("dead letter lost", reason=reason, error=f"{type(error).__name__}: {error}")
+            return
+        _log.error("poison message", reason=reason, dead_letter_id=dead_letter_id)
+
+
+def _deliveries_key(task_id: str) -> str:
+    return f"fw:deliveries:{task_id}"
+
+
+def _count_delivery(task_id: str | None) -> int:
+    """This delivery's number (0 when not counted: called directly, or Redis is unavailable)."""
+    if task_id is None:
+        return 0
+    try:
+        with redis_client().pipeline(transaction=False) as pipe:
+            pipe.incr(_deliveries_key(task_id))
+            pipe.expire(_deliveries_key(task_id), _DELIVERIES_TTL)
+            count, _ = pipe.execute()
+    except RedisError as error:
+        _log.warning("delivery not counted", reason=f"{type(error).__name__}: {error}")
+        return 0
+    return int(count)
+
+
+def set_deliveries(client: Redis, task_id: str, count: int) -> None:
+    """Set how often `task_id` was delivered without completing: to reset the guard for a message by hand,
+    or to preset it (tests)."""
+    client.set(_deliveries_key(task_id), count, ex=_DELIVERIES_TTL)
 
 
 def _config() -> dict[str, Any]:

@@ -231,13 +231,14 @@ def _redact(url: str) -> str:
 
 
 # Commands that read stories and measure the pipeline live in their own modules.
+from workers.cli_dead import dead
 from workers.cli_feeds import feeds
 from workers.cli_measure import bench, evaluate
 from workers.cli_serve import serve
 from workers.cli_status import status
 from workers.cli_stories import stories, story
 
-for _command in (status, stories, story, feeds, evaluate, bench, serve):
+for _command in (status, stories, story, feeds, evaluate, bench, serve, dead):
     main.add_command(_command)
 
 

@@ -24,6 +24,7 @@ import redis
 from sqlalchemy import func, select
 
 from workers import heartbeat
+from workers.dead_letters import count_dead_letters
 from workers.report import QUEUES, feed_status, queue_status
 from workers.settings import Settings
 from workers.store.db import transaction
@@ -49,7 +50,7 @@ def status_report(settings: Settings, client: redis.Redis, *, now: datetime | No
         "workers": heartbeat.alive(client, now.timestamp()),
         "feeds": _feeds(settings, now),
         "totals": _totals(settings.resolved_database_url, now),
-        "dead_letters": 0,
+        "dead_letters": count_dead_letters(settings.resolved_database_url),
     }
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import traceback
 from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
@@ -13,11 +14,12 @@ from sqlalchemy.exc import OperationalError
 
 from workers.broker import redis_client
 from workers.celeryapp import RETRY_MAX_SECONDS, TASK_TIME_LIMIT, BaseTask, app
+from workers.dead_letters import record_dead_letter
 from workers.pipeline import process_story as run_pipeline
 from workers.poll import poll
 from workers.publish import record_failure
 from workers.schedule import claim_due_feeds, new_poll_id
-from workers.settings import get_settings
+from workers.settings import Settings, get_settings
 from workers.store.db import transaction
 from workers.store.models import PollRun, utcnow
 from workers.story import Story
@@ -63,14 +65,23 @@ def poll_feed(feed_id: str, poll_id: str | None = None, force: bool = False) -> 
     max_retries=8,
 )
 def process_story(self: BaseTask, story: dict[str, Any]) -> None:
-    """Clean, dedup, tag and publish one story; transient store errors are retried with backoff."""
+    """Clean, dedup, tag and publish one story; transient store errors are retried with backoff.
+
+    Bad content never retries: the entry is marked failed and the story kept as a dead letter, and so is a
+    story whose store stayed unavailable through every retry. Either way the message is acked, so one bad
+    story never blocks its queue (`feedworkers dead` reads, replays and purges them).
+    """
     settings = get_settings()
-    parsed = Story.from_wire(story)
+    try:
+        parsed = Story.from_wire(story)
+    except (TypeError, AttributeError) as error:  # not a story at all: nothing to mark on an entry
+        _bury(self, settings, story, f"message {self.request.id} is not a story ({error}); fix its sender")
+        return
     try:
         run_pipeline(parsed, settings)
     except OperationalError as error:
         # The store is unavailable (locked, restarting, unreachable): the same message comes back later.
-        raise self.retry(exc=error, countdown=_backoff(self.request.retries)) from None
+        _retry_or_bury(self, settings, parsed, story, error)
     except Exception as error:  # bad content must not stop the worker
         reason = f"story {parsed.id} of feed '{parsed.feed_id}' failed: {type(error).__name__}: {error}"
         log.error("story failed", story_id=parsed.id, feed_id=parsed.feed_id, outcome="failed", reason=reason,
@@ -78,7 +89,55 @@ def process_story(self: BaseTask, story: dict[str, Any]) -> None:
         try:
             record_failure(settings.resolved_database_url, parsed, reason)
         except OperationalError as store_error:
-            raise self.retry(exc=store_error, countdown=_backoff(self.request.retries)) from None
+            _retry_or_bury(self, settings, parsed, story, store_error)
+            return
+        except Exception as mark_error:  # noqa: BLE001 - e.g. its feed was removed: the dead letter still keeps it
+            log.warning("failure not marked on the entry", story_id=parsed.id, feed_id=parsed.feed_id,
+                        reason=f"{type(mark_error).__name__}: {mark_error}")  # fmt: skip
+        _bury(self, settings, story, reason)
+
+
+def _retry_or_bury(
+    task: BaseTask, settings: Settings, parsed: Story, story: dict[str, Any], error: OperationalError
+) -> None:
+    """Retry with backoff; once the retries are used up, keep the story as a dead letter.
+
+    That dead letter is parked in Redis without trying the store, which just failed for the last time; it
+    moves into the store with the next dead letter or `feedworkers dead` command.
+    """
+    retries = task.request.retries
+    if retries < (task.max_retries or 0):
+        raise task.retry(exc=error, countdown=_backoff(retries)) from None
+    reason = (
+        f"story {parsed.id} of feed '{parsed.feed_id}': the store stayed unavailable through {retries + 1} "
+        f"attempts ({type(error).__name__}: {(str(error).splitlines() or [''])[0]}); replay it once the store is back"
+    )
+    log.error("story failed", story_id=parsed.id, feed_id=parsed.feed_id, outcome="failed", reason=reason)
+    _bury(task, settings, story, reason, attempts=retries + 1, park=True)
+
+
+def _bury(
+    task: BaseTask, settings: Settings, story: Any, reason: str, *, attempts: int = 1, park: bool = False
+) -> None:
+    """Keep the message as a dead letter, with the traceback being handled. Never raises: the message is
+    acked either way, and a dead letter that cannot be kept is at least in the log."""
+    try:
+        dead_letter_id = record_dead_letter(
+            settings.resolved_database_url,
+            task=task.name,
+            args=(story,),
+            error=reason,
+            traceback=traceback.format_exc(),
+            attempts=attempts,
+            client=redis_client(),
+            park=park,
+        )
+    except Exception as error:  # noqa: BLE001 - see the docstring
+        log.error("dead letter lost", task_id=task.request.id, reason=reason,
+                  error=f"{type(error).__name__}: {error}")  # fmt: skip
+        return
+    where = f"`feedworkers dead show {dead_letter_id}`" if dead_letter_id else "Redis until the store is back"
+    log.warning("dead letter", dead_letter_id=dead_letter_id, task_id=task.request.id, reason=reason, see=where)
 
 
 def _backoff(retries: int) -> float:

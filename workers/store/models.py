@@ -11,6 +11,7 @@ from sqlalchemy.sql.expression import false, text
 
 __all__ = [
     "Base",
+    "DeadLetter",
     "Decision",
     "Entry",
     "Feed",
@@ -235,3 +236,31 @@ class Decision(Base):
     revision: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class DeadLetter(Base):
+    """A message the workers gave up on, kept so an operator can read it, replay it or purge it.
+
+    Redis has no dead-letter exchange, so the store keeps them: durable, queryable, counted by `status`.
+    `key` makes one row per story (per task and story id; per task and payload without one): a redelivery,
+    or the next poll's copy failing again, adds to `attempts` of the same row instead of adding a row.
+    `payload` holds the task's arguments ({"args": [...], "kwargs": {...}}; for a story, the wire form),
+    so a replay sends exactly what failed. `state` is "dead", or "replayed" once sent back to the queue.
+    """
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    task: Mapped[str] = mapped_column(String(100))
+    story_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    feed_id: Mapped[str | None] = mapped_column(String(100))
+    poll_id: Mapped[str | None] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    error: Mapped[str] = mapped_column(Text)
+    traceback: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    first_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    replayed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(20), default="dead", index=True)
