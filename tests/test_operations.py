@@ -150,7 +150,9 @@ def test_trace_of_a_published_story_shows_every_stage(settings, worker, feed_ser
 def test_trace_of_a_duplicate_names_the_story_and_the_similarity(settings, worker, feed_server) -> None:
     text = story_text("lineage", sentences=8)
     first = feed_server.serve("/one.xml", rss([Item("Brand in Mannheim", text, guid="one")]))
-    second = feed_server.serve("/two.xml", rss([Item("Brand in Mannheim", text + " Die Polizei ermittelt.", guid="two")]))
+    second = feed_server.serve(
+        "/two.xml", rss([Item("Brand in Mannheim", text + " Die Polizei ermittelt.", guid="two")])
+    )
     configure(settings, FeedConfig(id="one", url=first), FeedConfig(id="two", url=second))
     poll_now(settings, "one")
     poll_now(settings, "two")

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 import redis
-from sqlalchemy import Row, or_, select, tuple_
+from sqlalchemy import Row, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from workers import dedup_index
@@ -213,16 +213,21 @@ def _duplicate(story: Story, row: Row, method: str, similarity: float, why: str)
 
 def _exact_match(session: Session, story: Story) -> tuple[str, str] | None:
     """("url" or "fingerprint", story id) of a story that claimed this entry's URL or text."""
-    wanted = [("url", url_key(story.url)), ("text", story.content_hash)]
-    pairs = [(kind, value) for kind, value in wanted if value]
-    rows = session.execute(
-        select(StoryKey.kind, StoryKey.story_id).where(tuple_(StoryKey.kind, StoryKey.value).in_(pairs))
-    ).all()
+    wanted = {"url": url_key(story.url), "text": story.content_hash}
+    values = [value for value in wanted.values() if value]
+    rows = session.execute(_EXACT_KEYS, {"values": values}).all() if values else []
     for kind in ("url", "text"):
         for row in rows:
-            if row.kind == kind:
+            if row.kind == kind and row.value == wanted[kind]:
                 return ("url" if kind == "url" else "fingerprint", row.story_id)
     return None
+
+
+# Built once (a statement built per story with its values costs more than the query): both kinds, so the
+# (kind, value) primary key serves the look-up.
+_EXACT_KEYS = select(StoryKey.kind, StoryKey.value, StoryKey.story_id).where(
+    StoryKey.kind.in_(("url", "text")), StoryKey.value.in_(bindparam("values", expanding=True))
+)
 
 
 def _near_duplicates(

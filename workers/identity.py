@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from url_normalize import url_normalize
@@ -46,6 +47,7 @@ _DAY_WORDS = frozenset({
 })  # fmt: skip
 
 
+@lru_cache(maxsize=8192)  # dedup and publish both ask for each story's URL; normalising it is not cheap
 def canonical_url(url: str | None) -> str | None:
     """The URL as an identity: scheme, `www.`, case, port, fragment, tracking parameters and a trailing
     slash folded, the remaining query sorted. Not meant to be fetched; None for non-web URLs."""

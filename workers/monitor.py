@@ -148,9 +148,7 @@ def _totals(database_url: str, now: datetime) -> dict[str, dict[str, int]]:
             for action, count in rows:
                 counts[names[action]] = count
             counts["failed"] = int(
-                session.scalar(
-                    select(func.count()).where(Entry.last_outcome == "failed", Entry.last_seen_at >= since)
-                )
+                session.scalar(select(func.count()).where(Entry.last_outcome == "failed", Entry.last_seen_at >= since))
                 or 0
             )
             totals[label] = counts

@@ -17,7 +17,7 @@ from workers.publish import Conflict, publish
 from workers.settings import Settings
 from workers.story import Story
 from workers.tag import tag
-from workers.trace import record
+from workers.trace import StoryTrace
 
 __all__ = ["process_story"]
 
@@ -28,11 +28,15 @@ _MAX_DECISIONS = 3
 def process_story(story: Story, settings: Settings) -> str:
     """Run a polled story through every stage; return new, updated, merged, pending or skipped."""
     client = redis_client()
+    trace = StoryTrace(story.id, settings.trace_days)
+    try:
+        return _run(story, settings, client, trace)
+    finally:
+        trace.flush(client)  # also when a stage failed: the trace says which and why
 
-    def traced(stage: str, fields: dict[str, Any], duration_ms: float) -> None:
-        record(client, story.id, stage, fields, duration_ms, settings.trace_days)
 
-    context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id, "on_done": traced}
+def _run(story: Story, settings: Settings, client: Any, trace: StoryTrace) -> str:
+    context = {"story_id": story.id, "feed_id": story.feed_id, "poll_id": story.poll_id, "on_done": trace.add}
     with stage_event("clean", **context) as event:
         if wants_full_text(story, settings):
             story, event["full_text"] = fetch_full_text(story, settings)

@@ -12,7 +12,9 @@ The entry's seen mark and the decision record are written in the same transactio
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import redis
 from sqlalchemy import and_, case, func, select, text, update
@@ -35,6 +37,17 @@ __all__ = ["Conflict", "publish", "record_failure"]
 _STORIES, _REVISIONS, _KEYS = StoryRow.__table__, StoryRevision.__table__, StoryKey.__table__
 _ENTRIES, _DECISIONS = Entry.__table__, DecisionRow.__table__
 _OUTCOMES = {"new": "new", "update": "updated", "merge": "merged", "pending": "pending", "skip": "skipped"}
+# Statements are built once per dialect and variant and executed with parameters: building one with its
+# values inside costs SQLAlchemy more than the database spends running it (every story runs about nine).
+_statements: dict[tuple[str, object], Any] = {}
+
+
+def _statement(session: Session, variant: object, build: Callable[[Session], Any]) -> Any:
+    key = (session.get_bind().dialect.name, variant)
+    statement = _statements.get(key)
+    if statement is None:
+        statement = _statements[key] = build(session)
+    return statement
 
 
 class Conflict(FeedworkersError):
@@ -63,19 +76,20 @@ def publish(settings: Settings, client: redis.Redis, story: Story, decision: Dec
         outcome = _OUTCOMES[decision.action]
         _mark_seen(session, story, decision, outcome, None, now)
         session.execute(
-            _DECISIONS.insert().values(
-                story_id=decision.story_id,
-                feed_id=story.feed_id,
-                entry_key=story.id,
-                poll_id=story.poll_id,
-                action=decision.action,
-                method=decision.method,
-                other_story_id=decision.story_id if decision.method in ("url", "fingerprint", "near-dup") else None,
-                similarity=decision.similarity,
-                revision=revision,
-                reason=decision.reason,
-                created_at=now,
-            )
+            _DECISIONS.insert(),
+            {
+                "story_id": decision.story_id,
+                "feed_id": story.feed_id,
+                "entry_key": story.id,
+                "poll_id": story.poll_id,
+                "action": decision.action,
+                "method": decision.method,
+                "other_story_id": decision.story_id if decision.method in ("url", "fingerprint", "near-dup") else None,
+                "similarity": decision.similarity,
+                "revision": revision,
+                "reason": decision.reason,
+                "created_at": now,
+            },
         )
         if decision.bands is not None and decision.action in ("new", "merge", "update"):
             # Indexed before the commit, inside the lock: a concurrent duplicate that takes the lock next
@@ -148,9 +162,12 @@ def _insert_story(session: Session, story: Story, now: datetime) -> None:
         "revision": 1,
         "status": "published",
     }
-    claimed = session.execute(
-        insert(session, _STORIES).values(values).on_conflict_do_nothing(index_elements=["id"]).returning(_STORIES.c.id)
-    ).first()
+    statement = _statement(
+        session,
+        "story",
+        lambda s: insert(s, _STORIES).on_conflict_do_nothing(index_elements=["id"]).returning(_STORIES.c.id),
+    )
+    claimed = session.execute(statement, values).first()
     if claimed is None:
         msg = f"publish: story {story.id} of feed '{story.feed_id}' was published concurrently"
         raise Conflict(msg)
@@ -200,12 +217,16 @@ def _insert_revision(
     session: Session, story: Story, story_id: str, revision: int, state: str, reason: str, now: datetime
 ) -> None:
     """Add a revision row; one numbered the same by a concurrent worker means: decide again."""
-    claimed = session.execute(
-        insert(session, _REVISIONS)
-        .values(_revision_values(story, story_id, revision, state, reason, now))
-        .on_conflict_do_nothing(index_elements=["story_id", "revision"])
-        .returning(_REVISIONS.c.revision)
-    ).first()
+    statement = _statement(
+        session,
+        "revision",
+        lambda s: (
+            insert(s, _REVISIONS)
+            .on_conflict_do_nothing(index_elements=["story_id", "revision"])
+            .returning(_REVISIONS.c.revision)
+        ),
+    )
+    claimed = session.execute(statement, _revision_values(story, story_id, revision, state, reason, now)).first()
     if claimed is None:
         msg = f"publish: story {story_id} got revision {revision} concurrently (feed '{story.feed_id}')"
         raise Conflict(msg)
@@ -231,12 +252,15 @@ def _claim_keys(session: Session, story: Story, story_id: str, *, strict: bool) 
     for kind, value in (("url", url_key(story.url)), ("text", story.content_hash)):
         if not value:
             continue
-        claimed = session.execute(
-            insert(session, _KEYS)
-            .values(kind=kind, value=value, story_id=story_id, created_at=utcnow())
-            .on_conflict_do_nothing(index_elements=["kind", "value"])
-            .returning(_KEYS.c.story_id)
-        ).first()
+        statement = _statement(
+            session,
+            "key",
+            lambda s: (
+                insert(s, _KEYS).on_conflict_do_nothing(index_elements=["kind", "value"]).returning(_KEYS.c.story_id)
+            ),
+        )
+        row = {"kind": kind, "value": value, "story_id": story_id, "created_at": utcnow()}
+        claimed = session.execute(statement, row).first()
         if claimed is None and strict:
             owner = session.scalar(select(StoryKey.story_id).where(StoryKey.kind == kind, StoryKey.value == value))
             if owner != story_id:
@@ -270,7 +294,14 @@ def _mark_seen(
         values["role"] = "primary" if primary else "duplicate"
         values["method"] = "new" if decision.action == "new" else decision.method
         values["similarity"] = decision.similarity
-    statement = insert(session, _ENTRIES).values(values)
+    variant = ("seen", decision is None, decision is not None and decision.method != "guid",
+               decision is not None and decision.takeover)  # fmt: skip
+    session.execute(_statement(session, variant, lambda s: _seen_upsert(s, decision)), values)
+
+
+def _seen_upsert(session: Session, decision: Decision | None) -> Any:
+    """The entries upsert for this kind of decision (what a later version may change depends on it)."""
+    statement = insert(session, _ENTRIES)
     excluded = statement.excluded
     # A redelivered message of the same poll must not turn "new" into "skipped"; a retry may mend "failed".
     keep_outcome = and_(Entry.last_poll_id == excluded.last_poll_id, Entry.last_outcome != "failed")
@@ -295,4 +326,4 @@ def _mark_seen(
             set_["similarity"] = excluded.similarity
         elif decision.takeover:
             set_["role"] = excluded.role
-    session.execute(statement.on_conflict_do_update(index_elements=["feed_id", "key"], set_=set_))
+    return statement.on_conflict_do_update(index_elements=["feed_id", "key"], set_=set_)

@@ -6,7 +6,7 @@ and the API read it back to answer "why was story X not published?". The same ev
 per (stage, outcome) and to a duration histogram per stage, which every process shares, so `/metrics` can
 be served by any process without each worker running an exporter.
 
-One pipelined round trip per event; a Redis error is logged and never fails the story.
+One pipelined round trip per story run; a Redis error is logged and never fails the story.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import orjson
 import redis
 import structlog
 
-__all__ = ["BUCKETS", "record", "record_enqueued", "stage_counts", "stage_durations", "story_trace"]
+__all__ = ["BUCKETS", "StoryTrace", "record_enqueued", "stage_counts", "stage_durations", "story_trace"]
 
 # Histogram bounds in seconds: a clean or tag stage takes a few ms, a full-text fetch up to the deadline.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
@@ -38,27 +38,41 @@ def _key(story_id: str) -> str:
     return f"fw:trace:{story_id}"
 
 
-def record(
-    client: redis.Redis, story_id: str, stage: str, fields: dict[str, Any], duration_ms: float, retention_days: float
-) -> None:
-    """Append one stage event to the story's trace and count it in the stage metrics."""
-    event: dict[str, Any] = {"at": round(time.time(), 3), "stage": stage, "outcome": fields.get("outcome", "ok")}
-    event["duration_ms"] = duration_ms
-    if fields.get("reason"):
-        event["reason"] = str(fields["reason"])[:500]
-    event.update({key: fields[key] for key in _KEPT if fields.get(key) not in (None, "", [])})
-    bucket = bisect.bisect_left(BUCKETS, duration_ms / 1000)
-    try:
-        with client.pipeline(transaction=False) as pipe:
-            pipe.rpush(_key(story_id), orjson.dumps(event, default=str))
-            pipe.ltrim(_key(story_id), -_MAX_EVENTS, -1)
-            pipe.expire(_key(story_id), int(retention_days * 86400))
-            pipe.hincrby(_COUNTS, f"{stage}|{event['outcome']}", 1)
-            pipe.hincrby(_DURATIONS + stage, str(bucket), 1)
-            pipe.hincrbyfloat(_DURATIONS + stage, "sum", duration_ms / 1000)
-            pipe.execute()
-    except redis.RedisError as error:
-        _log.warning("trace not recorded", story_id=story_id, stage=stage, reason=f"{type(error).__name__}: {error}")
+class StoryTrace:
+    """The stage events of one story run, written in one round trip when the run ends (`flush`)."""
+
+    def __init__(self, story_id: str, retention_days: float) -> None:
+        self.story_id, self.retention_days = story_id, retention_days
+        self.events: list[dict[str, Any]] = []
+
+    def add(self, stage: str, fields: dict[str, Any], duration_ms: float) -> None:
+        """Keep one stage event (the signature of `logs.stage_event`'s `on_done`)."""
+        event: dict[str, Any] = {"at": round(time.time(), 3), "stage": stage, "outcome": fields.get("outcome", "ok")}
+        event["duration_ms"] = duration_ms
+        if fields.get("reason"):
+            event["reason"] = str(fields["reason"])[:500]
+        event.update({key: fields[key] for key in _KEPT if fields.get(key) not in (None, "", [])})
+        self.events.append(event)
+
+    def flush(self, client: redis.Redis) -> None:
+        """Append the kept events to the story's trace and count them in the stage metrics."""
+        if not self.events:
+            return
+        key = _key(self.story_id)
+        try:
+            with client.pipeline(transaction=False) as pipe:
+                pipe.rpush(key, *(orjson.dumps(event, default=str) for event in self.events))
+                pipe.ltrim(key, -_MAX_EVENTS, -1)
+                pipe.expire(key, int(self.retention_days * 86400))
+                for event in self.events:
+                    stage, seconds = event["stage"], event["duration_ms"] / 1000
+                    pipe.hincrby(_COUNTS, f"{stage}|{event['outcome']}", 1)
+                    pipe.hincrby(_DURATIONS + stage, str(bisect.bisect_left(BUCKETS, seconds)), 1)
+                    pipe.hincrbyfloat(_DURATIONS + stage, "sum", seconds)
+                pipe.execute()
+        except redis.RedisError as error:
+            _log.warning("trace not recorded", story_id=self.story_id, reason=f"{type(error).__name__}: {error}")
+        self.events.clear()
 
 
 def record_enqueued(client: redis.Redis, story_ids: list[str], poll_id: str | None, retention_days: float) -> None:
