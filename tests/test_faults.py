@@ -90,6 +90,16 @@ class Ingest:
         revisions = _count(url, sa.select(sa.func.count()).select_from(StoryRevision))
         return (self.stored() - distinct) + (revisions - self.stored())
 
+    def missing(self) -> list[tuple[Any, ...]]:
+        """Entries that are no story's source (feed, guid, outcome, error): what to look at when one is short."""
+        from workers.store.models import Entry
+
+        query = sa.select(Entry.feed_id, Entry.guid, Entry.last_outcome, Entry.last_error, Entry.story_id).where(
+            (Entry.story_id.is_(None)) | (Entry.role != "primary")
+        )
+        with transaction(self.settings.resolved_database_url, readonly=True) as session:
+            return [tuple(row) for row in session.execute(query)]
+
     def wait_for(self, target: int, timeout: float, during: Callable[[], None] | None = None) -> int:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.stored() < target:
@@ -127,10 +137,28 @@ def ingest(settings: Any, feed_server: Any, tmp_path: Path) -> Iterator[Callable
         run.close()
 
 
+FIGURES: list[str] = []
+
+
+class _Figures:
+    """A pytest plugin: the figures of every fault test, in the terminal summary (also when they pass)."""
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _figures(request: pytest.FixtureRequest) -> None:
+    if request.config.pluginmanager.get_plugin("fault-figures") is None:
+        request.config.pluginmanager.register(_Figures(), "fault-figures")
+
+
 def _report(name: str, run: Ingest, stored: int, **extra: Any) -> None:
-    figures = " ".join(f"{key} {value}" for key, value in extra.items())
-    print(f"\nfaults: {name}: kills {run.kills}, expected {run.expected}, stored {stored}, "
-          f"duplicated {run.duplicated()} {figures}".rstrip())  # fmt: skip
+    figures = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in extra.items())
+    line = f"faults: {name}: kills {run.kills}, expected {run.expected}, stored {stored}, duplicated {run.duplicated()}"
+    FIGURES.append(f"{line}, {figures}" if figures else line)
+    print(FIGURES[-1])
 
 
 def test_sigkilled_story_workers_lose_and_double_nothing(ingest) -> None:
@@ -145,8 +173,16 @@ def test_sigkilled_story_workers_lose_and_double_nothing(ingest) -> None:
             break
         run.kill("stories")  # running and prefetched stories come back after the visibility timeout
         run.start("stories")
-    stored = run.wait_for(run.expected, timeout=150)
-    _report("worker main process SIGKILLed", run, stored, seconds=round(time.monotonic() - started))
+    # Running and prefetched stories come back after the visibility timeout (55 s) and the 5 s restore sweep.
+    redelivered = run.wait_for(run.expected, timeout=75)
+    stored = redelivered
+    if stored < run.expected:
+        # A message taken off the list in the instant its worker died never reached kombu's unacked set; the
+        # entry has no seen mark, so the next poll sends it again.
+        run.refetch()
+        stored = run.wait_for(run.expected, timeout=60)
+    _report("worker main process SIGKILLed", run, stored, stored_before_next_poll=redelivered,
+            seconds=round(time.monotonic() - started))  # fmt: skip
     assert run.kills >= 3, "the ingest finished before the worker could be killed three times"
     assert (stored, run.duplicated()) == (run.expected, 0)
 
@@ -190,7 +226,7 @@ def test_sigkilled_pool_children_lose_and_double_nothing(ingest) -> None:
 
 
 def test_a_redis_restart_during_ingest_loses_and_doubles_nothing(ingest) -> None:
-    run = ingest(30, 40)
+    run = ingest(20, 40)
     run.start("feeds", pool="threads", concurrency=4)
     run.start("stories")
     run.refetch()
@@ -198,12 +234,12 @@ def test_a_redis_restart_during_ingest_loses_and_doubles_nothing(ingest) -> None
     os.kill(run.redis.pid() or 0, signal.SIGKILL)  # no clean shutdown: what the append-only file kept is all
     time.sleep(3)
     run.redis.ensure()
-    after_restart = run.wait_for(run.expected, timeout=60)
+    after_restart = run.wait_for(run.expected, timeout=30)
     # What was in flight when Redis died is enqueued again by the next poll: seen marks are written with stories.
     run.refetch()
     stored = run.wait_for(run.expected, timeout=120)
     _report("redis SIGKILLed and restarted", run, stored, stored_before_next_poll=after_restart)
-    assert (stored, run.duplicated()) == (run.expected, 0)
+    assert (stored, run.duplicated()) == (run.expected, 0), run.missing()
 
 
 def _sqlite_outage(url: str, seconds: float) -> Callable[[], None]:
@@ -240,9 +276,26 @@ def _postgres_outage(url: str, seconds: float) -> Callable[[], None]:
     return hold
 
 
-def test_the_store_unavailable_for_30_seconds_loses_and_doubles_nothing(any_settings, feed_server, tmp_path) -> None:
+@pytest.fixture
+def store_settings(settings: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """PostgreSQL when CI provides one (the production store), else the SQLite store: one outage is enough."""
+    from tests.conftest import POSTGRES_URL, _truncate
+    from workers.settings import get_settings
+
+    if not POSTGRES_URL:
+        yield settings
+        return
+    monkeypatch.setenv("FEEDWORKERS_DATABASE_URL", POSTGRES_URL)
+    get_settings.cache_clear()
+    _truncate(POSTGRES_URL)
+    yield get_settings()
+    get_settings.cache_clear()
+
+
+def test_the_store_unavailable_for_30_seconds_loses_and_doubles_nothing(store_settings, feed_server, tmp_path) -> None:
     import threading
 
+    any_settings = store_settings
     run = Ingest(any_settings, feed_server, tmp_path, 20, 40)
     try:
         run.start("feeds", pool="threads", concurrency=4)

@@ -16,6 +16,7 @@ the last 30 days, at least `quiet_min_hours`), the silent failure an error badge
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,7 @@ import redis
 from sqlalchemy import func, select
 
 from workers import heartbeat
-from workers.dead_letters import count_dead_letters
+from workers.dead_letters import count_dead_letters, flush_parked
 from workers.report import QUEUES, feed_status, queue_status
 from workers.settings import Settings
 from workers.store.db import transaction
@@ -50,8 +51,15 @@ def status_report(settings: Settings, client: redis.Redis, *, now: datetime | No
         "workers": heartbeat.alive(client, now.timestamp()),
         "feeds": _feeds(settings, now),
         "totals": _totals(settings.resolved_database_url, now),
-        "dead_letters": count_dead_letters(settings.resolved_database_url),
+        "dead_letters": _dead_letters(settings.resolved_database_url, client),
     }
+
+
+def _dead_letters(database_url: str, client: redis.Redis) -> int:
+    # Dead letters parked in Redis while the store was down move in first, so the count includes them.
+    with suppress(redis.RedisError):
+        flush_parked(database_url, client)
+    return count_dead_letters(database_url)
 
 
 def health(feed: dict[str, Any], now: datetime) -> str:

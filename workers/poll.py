@@ -21,11 +21,13 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import redis
 import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from workers import hosts
+from workers.broker import redis_client
 from workers.errors import FetchError, ParseError
 from workers.fetch import fetch
 from workers.fetch_policy import OPERATOR_TRIGGERS, Verdict, judge, retry_delay
@@ -251,20 +253,35 @@ def _key_by_link(database_url: str, feed_id: str, reason: str) -> None:
 
 
 def _previous_poll_settled(session: Session, feed: Feed) -> bool:
-    """True when every story the previous poll enqueued is stored, or it is too early to tell."""
+    """True when every story the previous poll enqueued is stored, or may still be on its way."""
     if not feed.last_poll_id:
         return True
     run = session.get(PollRun, feed.last_poll_id)
     if run is None or run.enqueued == 0 or run.finished_at is None:
-        return True
-    if utcnow() - run.finished_at < _IN_FLIGHT_GRACE:
         return True
     stored = session.scalar(
         select(func.count())
         .select_from(Entry)
         .where(Entry.feed_id == feed.id, Entry.last_poll_id == run.id, Entry.last_outcome != "failed")
     )
-    return bool(stored >= run.enqueued)
+    if stored >= run.enqueued:
+        return True
+    # Some are missing. While story messages wait or run they may be on their way; with the story queue
+    # empty they were lost (a Redis restart, a message taken by a worker in the instant it died): do not
+    # trust the validators, so this poll sends the entries that have no seen mark again.
+    return utcnow() - run.finished_at < _IN_FLIGHT_GRACE and _stories_in_flight()
+
+
+def _stories_in_flight() -> bool:
+    # here, not at the top: report imports the Celery app, which imports the stages and this module
+    from workers.celeryapp import STORIES_QUEUE
+    from workers.report import queue_status
+
+    try:
+        stories = queue_status(redis_client())[STORIES_QUEUE]
+    except redis.RedisError:
+        return True  # cannot tell: trust, as before
+    return stories["waiting"] + stories["in_flight"] > 0
 
 
 def _record_poll(
