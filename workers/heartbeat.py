@@ -33,7 +33,12 @@ _node: str | None = None
 
 
 def _announce(client: redis.Redis, controller: Any) -> None:
-    queues = sorted(getattr(controller.app.amqp.queues, "consume_from", None) or controller.app.amqp.queues)
+    # The queues the worker consumes right now (an operator may have cancelled or added one since it started).
+    task_consumer = getattr(getattr(controller, "consumer", None), "task_consumer", None)
+    if task_consumer is not None:
+        queues = sorted({queue.name for queue in list(task_consumer.queues)})
+    else:
+        queues = sorted(getattr(controller.app.amqp.queues, "consume_from", None) or controller.app.amqp.queues)
     info = {
         "worker": controller.hostname,
         "host": socket.gethostname(),
